@@ -1,0 +1,13 @@
+// The extension module: one register_<area>() call per kernel family.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_checks(py::module_& m);
+void register_neutralize(py::module_& m);
+
+PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
+    m.doc() = "neutralkit's compiled kernels (internal; use the neutralkit package)";
+    register_checks(m);
+    register_neutralize(m);
+}

@@ -1,0 +1,345 @@
+// Per-era neutralization: residuals of Y on [X, 1] (or X), era by era.
+//
+// Three ways to get the least-squares residual, all of them QR-based:
+//  * Cholesky: the Gram matrix of the centred, unit-scaled era block, its Cholesky
+//    factor (which is the R factor of that block's QR, "CholeskyQR"), and one step of
+//    iterative refinement. For small-integer features (int8 0..4) the Gram matrix is
+//    formed exactly from a float32 product. Fastest; the default.
+//  * Householder: unpivoted Householder QR of the centred, unit-scaled era block.
+//  * Pivoted: column-pivoted Householder QR, rank-revealing. Used for any era where the
+//    two above detect (near) rank deficiency, and selectable for all eras.
+// Each era's result depends on that era's rows only; threads run over eras.
+#pragma once
+
+#include <neutralkit/types.hpp>
+
+#include <Eigen/Cholesky>
+#include <Eigen/QR>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+namespace neutralkit {
+
+enum class Method : int { Cholesky = 0, Householder = 1, Pivoted = 2 };
+
+// What was actually run for an era (reported back so users and tests can see it).
+enum class EraPath : std::uint8_t { Cholesky = 0, Householder = 1, Pivoted = 2, NoExposure = 3 };
+
+struct NeutralizeOptions {
+    bool intercept = true;
+    bool standardize = false;
+    Method method = Method::Cholesky;
+    // Pivoted QR treats a pivot as zero below rcond * (largest pivot), like lstsq's rcond.
+    double rcond = 1e-6;
+    // Cholesky/Householder give the era to pivoted QR when the smallest squared pivot of
+    // the unit-scaled problem falls below this (the era is then too close to singular
+    // for normal equations to meet the 1e-9 accuracy goal).
+    double min_pivot = 1e-9;
+    int n_threads = 1;
+};
+
+// One era's factorization. `kept` are the exposure columns that carry information in
+// the era: columns constant within the era lie in the span of the intercept and are
+// left out before factorizing (with intercept=false only all-zero columns are).
+struct EraSolver {
+    EraPath path = EraPath::NoExposure;
+    Index rows = 0;
+    std::vector<Index> kept;
+    Eigen::VectorXd mean;   // column means of the kept columns (zeros without intercept)
+    Eigen::VectorXd scale;  // 1 / norm of each centred kept column
+    Eigen::LLT<Eigen::MatrixXd> llt;
+    Eigen::HouseholderQR<Eigen::MatrixXd> householder;
+    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> pivoted;
+};
+
+namespace detail {
+
+template <class T>
+constexpr bool is_integer_v = std::is_integral<T>::value;
+
+// Column statistics of one era block, for choosing kept columns and centring.
+template <class T>
+struct ColumnStats {
+    std::vector<double> sum;
+    std::vector<T> lo, hi;
+    double max_abs = 0.0;
+};
+
+template <class T>
+ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Index e) {
+    const Index n = eras.size(e), k = x.cols;
+    ColumnStats<T> s;
+    s.sum.assign(static_cast<std::size_t>(k), 0.0);
+    s.lo.assign(static_cast<std::size_t>(k), std::numeric_limits<T>::max());
+    s.hi.assign(static_cast<std::size_t>(k), std::numeric_limits<T>::lowest());
+    if constexpr (is_integer_v<T>) {
+        // Integer sums are exact in int64, so means and the centred Gram matrix are too.
+        std::vector<std::int64_t> isum(static_cast<std::size_t>(k), 0);
+        for (Index i = 0; i < n; ++i) {
+            const Index r = eras.row(e, i);
+            for (Index j = 0; j < k; ++j) {
+                const T v = x(r, j);
+                isum[j] += v;
+                if (v < s.lo[j]) s.lo[j] = v;
+                if (v > s.hi[j]) s.hi[j] = v;
+            }
+        }
+        for (Index j = 0; j < k; ++j) {
+            s.sum[j] = static_cast<double>(isum[j]);
+            s.max_abs = std::max({s.max_abs, std::abs(static_cast<double>(s.lo[j])),
+                                  std::abs(static_cast<double>(s.hi[j]))});
+        }
+    } else {
+        for (Index i = 0; i < n; ++i) {
+            const Index r = eras.row(e, i);
+            for (Index j = 0; j < k; ++j) {
+                const T v = x(r, j);
+                s.sum[j] += static_cast<double>(v);
+                if (v < s.lo[j]) s.lo[j] = v;
+                if (v > s.hi[j]) s.hi[j] = v;
+            }
+        }
+    }
+    return s;
+}
+
+// The era's kept columns as float64, centred when there is an intercept.
+template <class T>
+void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                    const EraSolver& solver, RowMatrixXd& xd) {
+    const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
+    xd.resize(n, kk);
+    for (Index i = 0; i < n; ++i) {
+        const Index r = eras.row(e, i);
+        double* dst = xd.row(i).data();
+        for (Index c = 0; c < kk; ++c)
+            dst[c] = static_cast<double>(x(r, solver.kept[c])) - solver.mean[c];
+    }
+}
+
+// Exact Gram matrix of small-integer data: entries and every partial sum are integers
+// below 2^24, so a float32 product (twice the float64 rate) has no rounding at all.
+template <class T>
+Eigen::MatrixXd exact_integer_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                                   const EraSolver& solver, const std::vector<double>& sum,
+                                   bool intercept) {
+    const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
+    RowMatrixXf xf(n, kk);
+    for (Index i = 0; i < n; ++i) {
+        const Index r = eras.row(e, i);
+        float* dst = xf.row(i).data();
+        for (Index c = 0; c < kk; ++c) dst[c] = static_cast<float>(x(r, solver.kept[c]));
+    }
+    Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
+    gf.selfadjointView<Eigen::Lower>().rankUpdate(xf.transpose());
+    Eigen::MatrixXd g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
+    if (intercept) {
+        // Centred Gram = (n * G - s s^T) / n: the bracket is an exact integer in float64
+        // (below 2^53), so the only rounding is the final division.
+        const double nn = static_cast<double>(n);
+        for (Index b = 0; b < kk; ++b)
+            for (Index a = 0; a < kk; ++a)
+                g(a, b) = (nn * g(a, b) - sum[solver.kept[a]] * sum[solver.kept[b]]) / nn;
+    }
+    return g;
+}
+
+inline double min_squared_diagonal(const Eigen::MatrixXd& tri) {
+    return tri.diagonal().cwiseAbs2().minCoeff();
+}
+
+}  // namespace detail
+
+// Factorizes one era. Fills `xd` with the era's centred kept columns (float64), which
+// solve_era needs for the Cholesky path.
+template <class T>
+EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                        const NeutralizeOptions& opt, RowMatrixXd& xd) {
+    EraSolver s;
+    const Index n = eras.size(e);
+    s.rows = n;
+    const auto stats = detail::column_stats(x, eras, e);
+    for (Index j = 0; j < x.cols; ++j) {
+        const bool constant = !(stats.lo[j] < stats.hi[j]);
+        const bool zero = constant && stats.lo[j] == T(0);
+        if (opt.intercept ? !constant : !zero) s.kept.push_back(j);
+    }
+    const Index kk = static_cast<Index>(s.kept.size());
+    s.mean = Eigen::VectorXd::Zero(kk);
+    if (opt.intercept)
+        for (Index c = 0; c < kk; ++c) s.mean[c] = stats.sum[s.kept[c]] / static_cast<double>(n);
+    detail::gather_centred(x, eras, e, s, xd);
+    if (kk == 0) {
+        s.path = EraPath::NoExposure;
+        return s;
+    }
+    // The centred block has rank <= n - 1 (<= n without intercept): a wide era cannot
+    // have a positive definite Gram matrix, so go straight to the rank-revealing path.
+    const Index max_rank = opt.intercept ? n - 1 : n;
+    Method method = opt.method;
+    if (kk > max_rank) method = Method::Pivoted;
+
+    if (method == Method::Cholesky) {
+        const double nmax = static_cast<double>(n) * stats.max_abs;
+        const bool exact_f32 = detail::is_integer_v<T> && nmax * stats.max_abs < 16777216.0 &&
+                               nmax * static_cast<double>(n) * stats.max_abs < 9.0e15;
+        Eigen::MatrixXd g;
+        if (exact_f32) {
+            g = detail::exact_integer_gram(x, eras, e, s, stats.sum, opt.intercept);
+        } else {
+            g = Eigen::MatrixXd::Zero(kk, kk);
+            g.selfadjointView<Eigen::Lower>().rankUpdate(xd.transpose());
+            g = g.selfadjointView<Eigen::Lower>().toDenseMatrix();
+        }
+        s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
+        if (s.scale.allFinite()) {
+            g = s.scale.asDiagonal() * g * s.scale.asDiagonal();
+            s.llt.compute(g);
+            if (s.llt.info() == Eigen::Success &&
+                detail::min_squared_diagonal(s.llt.matrixLLT()) >= opt.min_pivot) {
+                s.path = EraPath::Cholesky;
+                return s;
+            }
+        }
+        method = Method::Pivoted;
+    }
+    s.scale = xd.colwise().norm().transpose().cwiseInverse();
+    if (!s.scale.allFinite()) s.scale = s.scale.unaryExpr([](double v) { return std::isfinite(v) ? v : 1.0; });
+    const Eigen::MatrixXd scaled = xd * s.scale.asDiagonal();
+    if (method == Method::Householder) {
+        s.householder.compute(scaled);
+        const Eigen::MatrixXd r = s.householder.matrixQR().topRows(kk).triangularView<Eigen::Upper>();
+        if (detail::min_squared_diagonal(r) >= opt.min_pivot) {
+            s.path = EraPath::Householder;
+            return s;
+        }
+        s.householder = Eigen::HouseholderQR<Eigen::MatrixXd>();
+    }
+    s.pivoted.setThreshold(opt.rcond);
+    s.pivoted.compute(scaled);
+    s.path = EraPath::Pivoted;
+    return s;
+}
+
+// Residuals for one era, written to out[p][row][col] for each proportion p
+// (out is P x n_total x m, C order).
+inline void solve_era(const EraSolver& s, const RowMatrixXd& xd, const StridedMatrix<double>& y,
+                      const EraIndex& eras, Index e, const std::vector<double>& proportions,
+                      const NeutralizeOptions& opt, double* out, Index n_total) {
+    const Index n = s.rows, m = y.cols;
+    RowMatrixXd yd(n, m);
+    for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < m; ++j) yd(i, j) = y(eras.row(e, i), j);
+
+    // resid = the part of Y orthogonal to [X, 1]. A Y column constant in the era is
+    // made exactly zero (its centred values would otherwise carry rounding noise).
+    RowMatrixXd resid = yd;
+    if (opt.intercept) {
+        for (Index j = 0; j < m; ++j) {
+            const auto col = yd.col(j);
+            if (col.minCoeff() == col.maxCoeff()) {
+                resid.col(j).setZero();
+            } else {
+                resid.col(j).array() -= col.mean();
+            }
+        }
+    }
+    switch (s.path) {
+        case EraPath::NoExposure:
+            break;
+        case EraPath::Cholesky: {
+            // Two passes: the solve, then one step of iterative refinement on its residual.
+            for (int pass = 0; pass < 2; ++pass) {
+                Eigen::MatrixXd rhs = s.scale.asDiagonal() * (xd.transpose() * resid);
+                s.llt.solveInPlace(rhs);
+                resid.noalias() -= xd * (s.scale.asDiagonal() * rhs);
+            }
+            break;
+        }
+        case EraPath::Householder:
+        case EraPath::Pivoted: {
+            Eigen::MatrixXd w(resid);
+            Index rank;
+            if (s.path == EraPath::Householder) {
+                w.applyOnTheLeft(s.householder.householderQ().adjoint());
+                rank = static_cast<Index>(s.kept.size());
+                w.topRows(rank).setZero();
+                w.applyOnTheLeft(s.householder.householderQ());
+            } else {
+                w.applyOnTheLeft(s.pivoted.householderQ().adjoint());
+                rank = s.pivoted.rank();
+                w.topRows(rank).setZero();
+                w.applyOnTheLeft(s.pivoted.householderQ());
+            }
+            resid = w;
+            break;
+        }
+    }
+
+    for (std::size_t p = 0; p < proportions.size(); ++p) {
+        const double prop = proportions[p];
+        RowMatrixXd res = (prop == 1.0) ? resid : RowMatrixXd((1.0 - prop) * yd + prop * resid);
+        if (opt.standardize) {
+            for (Index j = 0; j < m; ++j) {
+                auto col = res.col(j);
+                double sd = 0.0;
+                if (n > 1) sd = std::sqrt((col.array() - col.mean()).square().sum() / double(n - 1));
+                // A column with no spread in the era (constant predictions) stays 0.
+                if (sd > 0.0) col /= sd; else col.setZero();
+            }
+        }
+        double* base = out + static_cast<Index>(p) * n_total * m;
+        for (Index i = 0; i < n; ++i) {
+            const Index r = eras.row(e, i);
+            for (Index j = 0; j < m; ++j) base[r * m + j] = res(i, j);
+        }
+    }
+}
+
+// One-shot neutralization of every era (factorize and solve, nothing kept).
+template <class T>
+std::vector<EraPath> neutralize(const StridedMatrix<T>& x, const StridedMatrix<double>& y,
+                                const EraIndex& eras, const std::vector<double>& proportions,
+                                const NeutralizeOptions& opt, double* out) {
+    std::vector<EraPath> paths(static_cast<std::size_t>(eras.n_eras));
+    parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
+        RowMatrixXd xd;
+        const EraSolver s = factorize_era(x, eras, e, opt, xd);
+        solve_era(s, xd, y, eras, e, proportions, opt, out, y.rows);
+        paths[static_cast<std::size_t>(e)] = s.path;
+    });
+    return paths;
+}
+
+// Factorizations of every era, kept for reuse by transform().
+template <class T>
+std::vector<EraSolver> factorize(const StridedMatrix<T>& x, const EraIndex& eras,
+                                 const NeutralizeOptions& opt) {
+    std::vector<EraSolver> solvers(static_cast<std::size_t>(eras.n_eras));
+    parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
+        RowMatrixXd xd;
+        solvers[static_cast<std::size_t>(e)] = factorize_era(x, eras, e, opt, xd);
+    });
+    return solvers;
+}
+
+// Residuals from kept factorizations. The Cholesky path needs the era's exposures again
+// (re-read one era at a time, never stored as float64).
+template <class T>
+void transform(const std::vector<EraSolver>& solvers, const StridedMatrix<T>& x,
+               const StridedMatrix<double>& y, const EraIndex& eras,
+               const std::vector<double>& proportions, const NeutralizeOptions& opt,
+               double* out) {
+    parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
+        const EraSolver& s = solvers[static_cast<std::size_t>(e)];
+        RowMatrixXd xd;
+        if (s.path == EraPath::Cholesky) detail::gather_centred(x, eras, e, s, xd);
+        solve_era(s, xd, y, eras, e, proportions, opt, out, y.rows);
+    });
+}
+
+}  // namespace neutralkit

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the metamodel work."""
+
+__all__: list[str] = []

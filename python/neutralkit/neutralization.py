@@ -1,0 +1,331 @@
+"""Per-era neutralization of predictions against features or a metamodel."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._validate import (
+    Eras,
+    Labeled,
+    as_float64,
+    as_kernel_matrix,
+    check_finite,
+    check_rows,
+    eras_of,
+    labeled,
+    n_threads_of,
+    proportions_of,
+)
+
+__all__ = ["Neutralizer", "neutralize", "neutralize_series", "orthogonalize"]
+
+#: method name -> kernel code. "auto" is the Gram/Cholesky route (see `neutralize`).
+_METHODS = {"auto": 0, "cholesky": 0, "householder": 1, "pivoted": 2}
+#: kernel path code -> name, as reported in Neutralizer.era_paths_
+_PATHS = {0: "cholesky", 1: "householder", 2: "pivoted", 3: "no-exposure"}
+_RCOND = 1e-6
+_MIN_PIVOT = 1e-9
+
+
+def _method_code(method: Any) -> int:
+    if method not in _METHODS:
+        raise ValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
+    return _METHODS[method]
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def _exposures(exposures: Any, n_rows: int | None, name: str = "exposures") -> Labeled:
+    lab = labeled(exposures, name)
+    if n_rows is not None:
+        check_rows(name, lab.n_rows, n_rows, "y")
+    check_finite(lab, name)
+    return lab
+
+
+def _targets(y: Any, name: str = "y") -> tuple[Labeled, np.ndarray]:
+    lab = labeled(y, name)
+    values = as_float64(lab.values)
+    check_finite(lab, name, values)
+    return lab, values
+
+
+def _results(lab: Labeled, out: np.ndarray, props: list[float], scalar: bool) -> Any:
+    wrapped = [lab.wrap_rows(out[i]) for i in range(len(props))]
+    return wrapped[0] if scalar else wrapped
+
+
+def neutralize(
+    y: Any,
+    exposures: Any,
+    *,
+    eras: Any = None,
+    proportion: float | list[float] = 1.0,
+    intercept: bool = True,
+    standardize: bool = False,
+    n_threads: int | None = None,
+    method: str = "auto",
+) -> Any:
+    r"""Neutralize prediction columns against exposures, era by era.
+
+    Per era, with :math:`D = [X, 1]` (the ones column only when ``intercept``)::
+
+        beta     = argmin || Y - D beta ||        (minimal norm if D is rank-deficient)
+        residual = Y - proportion * D beta
+        if standardize: residual /= std(residual, ddof=1)   (per column, per era)
+
+    Parameters
+    ----------
+    y : array-like, Series or DataFrame, shape (n,) or (n, m)
+        Predictions (any real dtype; used as float64).
+    exposures : array-like or DataFrame, shape (n, k)
+        Features or metamodel columns: int8, int16, int32, int64, float32 or float64, C or
+        F order or a strided view. Never copied whole: the kernel converts one era block
+        at a time, so int8 features cost no float64 copy of the matrix.
+    eras : array-like, optional
+        One era label per row (any hashable type, any row order). ``None``: one era.
+    proportion : float in [0, 1] or list of floats
+        How much of the fitted part to remove. A list returns a list of results, one per
+        proportion in the same order, from one factorization per era.
+    intercept : bool
+        Add the ones column (the default). With it, a column of ``y`` that is constant
+        within an era becomes exactly 0 at proportion 1 (``y - proportion * y`` in
+        general); with ``standardize`` it stays 0 instead of 0/0.
+    standardize : bool
+        Divide each residual column by its per-era standard deviation (ddof=1).
+    n_threads : int, optional
+        Threads over eras (default: all cores). The result does not depend on it.
+    method : {"auto", "cholesky", "householder", "pivoted"}
+        ``"auto"`` = ``"cholesky"``: Cholesky factor of the Gram matrix of the centred,
+        unit-scaled era block (that factor is the block's QR R-factor, "CholeskyQR"),
+        with one step of iterative refinement; for small-integer features the Gram matrix
+        is exact (float32 product of integers). ``"householder"``: Householder QR of the
+        same block. ``"pivoted"``: column-pivoted QR, rank-revealing. Whatever is asked,
+        an era that is rank-deficient (constant columns aside, which are dropped as they
+        lie in the intercept's span; duplicated columns; ``k + 1 >= n``) is detected and
+        solved by pivoted QR, for that era only.
+
+    Returns
+    -------
+    The same kind and shape as ``y`` (index and columns kept), in the input's row
+    order; a list of those when ``proportion`` is a list.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf in ``y`` or ``exposures`` (with the count and first column), length
+        mismatch, empty input, ``proportion`` outside [0, 1].
+    TypeError
+        Non-numeric inputs, ``proportion`` not a number.
+    """
+    y_lab, y_values = _targets(y)
+    x_lab = _exposures(exposures, y_lab.n_rows)
+    props, scalar = proportions_of(proportion)
+    intercept = _check_bool(intercept, "intercept")
+    standardize = _check_bool(standardize, "standardize")
+    era_index = eras_of(eras, y_lab.n_rows)
+    out, _paths = _core.neutralize(
+        as_kernel_matrix(x_lab.values),
+        y_values,
+        era_index.order,
+        era_index.offsets,
+        props,
+        intercept,
+        standardize,
+        _method_code(method),
+        _RCOND,
+        _MIN_PIVOT,
+        n_threads_of(n_threads),
+    )
+    return _results(y_lab, out, props, scalar)
+
+
+class Neutralizer:
+    """Factorize each era of the exposures once; neutralize any number of predictions.
+
+    Follows the scikit-learn transformer protocol (``fit``/``transform``/
+    ``fit_transform``/``get_params``/``set_params``) without depending on scikit-learn:
+    in a Pipeline, ``fit(X)`` receives the exposures and ``transform(y)`` the columns
+    to neutralize.
+
+    Parameters
+    ----------
+    exposures : array-like or DataFrame, optional
+        If given, fitted at once (``Neutralizer(X, eras=e).transform(y)``).
+    eras, intercept, method, n_threads
+        As in :func:`neutralize`.
+    proportion, standardize
+        Defaults for :meth:`transform`.
+
+    Notes
+    -----
+    The fitted object keeps a reference to ``exposures`` (not a copy): the Cholesky path
+    re-reads an era's block at each transform. Do not modify the exposures in place
+    after fitting. Pivoted-QR eras keep their float64 factor (n x k per era).
+    """
+
+    def __init__(
+        self,
+        exposures: Any = None,
+        *,
+        eras: Any = None,
+        intercept: bool = True,
+        proportion: float | list[float] = 1.0,
+        standardize: bool = False,
+        method: str = "auto",
+        n_threads: int | None = None,
+    ) -> None:
+        self.eras = eras
+        self.intercept = intercept
+        self.proportion = proportion
+        self.standardize = standardize
+        self.method = method
+        self.n_threads = n_threads
+        if exposures is not None:
+            self.fit(exposures)
+
+    _PARAMS = ("eras", "intercept", "proportion", "standardize", "method", "n_threads")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params: Any) -> Neutralizer:
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"set_params: unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if k != "eras")
+        return f"Neutralizer({args})"
+
+    def fit(self, exposures: Any, y: Any = None) -> Neutralizer:
+        """Factorize every era of ``exposures`` (``y`` is ignored)."""
+        x_lab = _exposures(exposures, None)
+        intercept = _check_bool(self.intercept, "intercept")
+        self._eras: Eras = eras_of(self.eras, x_lab.n_rows)
+        self._x = as_kernel_matrix(x_lab.values)
+        self._factorization = _core.factorize(
+            self._x,
+            self._eras.order,
+            self._eras.offsets,
+            intercept,
+            _method_code(self.method),
+            _RCOND,
+            _MIN_PIVOT,
+            n_threads_of(self.n_threads),
+        )
+        self.n_features_in_ = x_lab.n_cols
+        if x_lab.columns is not None:
+            self.feature_names_in_ = np.asarray(x_lab.columns, dtype=object)
+        return self
+
+    @property
+    def era_paths_(self) -> pd.Series:
+        """Which solver each era used ("cholesky", "householder", "pivoted", ...)."""
+        self._check_fitted()
+        codes = np.asarray(self._factorization.paths)
+        return pd.Series([_PATHS[int(c)] for c in codes], index=self._eras.labels)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_factorization"):
+            raise RuntimeError("Neutralizer: call fit(exposures) first")
+
+    def transform(
+        self,
+        y: Any,
+        *,
+        proportion: float | list[float] | None = None,
+        standardize: bool | None = None,
+    ) -> Any:
+        """Neutralize ``y`` (rows aligned with the fitted exposures)."""
+        self._check_fitted()
+        y_lab, y_values = _targets(y)
+        check_rows("y", y_lab.n_rows, self._x.shape[0], "the fitted exposures")
+        props, scalar = proportions_of(self.proportion if proportion is None else proportion)
+        std = _check_bool(self.standardize if standardize is None else standardize, "standardize")
+        out = self._factorization.transform(
+            self._x,
+            y_values,
+            self._eras.order,
+            self._eras.offsets,
+            props,
+            std,
+            n_threads_of(self.n_threads),
+        )
+        return _results(y_lab, out, props, scalar)
+
+    def fit_transform(self, exposures: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Fit on ``exposures``; transform ``y`` (the exposures themselves if None)."""
+        self.fit(exposures)
+        return self.transform(exposures if y is None else y, **kwargs)
+
+
+def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
+    """Remove from each column of ``v`` its projection on the vector ``u``, per era.
+
+    ``v - u (uᵀv) / (uᵀu)``: one vector, no intercept (official numerai-tools
+    ``orthogonalize``, used on centred Gaussianized vectors).
+
+    Parameters
+    ----------
+    v : array-like, Series or DataFrame, shape (n,) or (n, m)
+    u : array-like or Series, shape (n,) (or (n, 1))
+    eras : array-like, optional
+
+    Returns
+    -------
+    The same kind and shape as ``v``.
+    """
+    v_lab, v_values = _targets(v, "v")
+    u_lab, u_values = _targets(u, "u")
+    if u_lab.n_cols != 1:
+        raise ValueError(f"u: expected one column, got {u_lab.n_cols}")
+    check_rows("u", u_lab.n_rows, v_lab.n_rows, "v")
+    era_index = eras_of(eras, v_lab.n_rows)
+    out = np.empty_like(v_values)
+    for e in range(era_index.n_eras):
+        rows = era_index.order[era_index.offsets[e] : era_index.offsets[e + 1]]
+        ue = u_values[rows, 0]
+        uu = float(ue @ ue)
+        if uu == 0.0:
+            raise ValueError(f"u: is all zeros in era {era_index.labels[e]!r}")
+        ve = v_values[rows]
+        out[rows] = ve - np.outer(ue, (ue @ ve) / uu)
+    return v_lab.wrap_rows(out)
+
+
+def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Series:
+    """The source document's ``neutralize_series``, with its erratum fixed.
+
+    Neutralizes one Series against one other: appends a constant column equal to
+    ``mean(series)`` to ``by`` and removes ``proportion`` times the fitted values
+    (the document's code subtracted the coefficients instead). Equal to
+    ``neutralize(series, by, intercept=True)`` whenever ``mean(series) != 0``; when the
+    mean is exactly 0 the appended column is all zeros, so, as in the document, no
+    intercept is fitted.
+    """
+    if not isinstance(series, pd.Series):
+        series = pd.Series(np.asarray(series))
+    s_lab, s_values = _targets(series, "series")
+    b_lab = _exposures(by, s_lab.n_rows, "by")
+    if b_lab.n_cols != 1:
+        raise ValueError(f"by: expected one column, got {b_lab.n_cols}")
+    props, _ = proportions_of(proportion)
+    if not isinstance(proportion, numbers.Real):
+        raise TypeError(f"proportion: expected a number in [0, 1], got {proportion!r}")
+    intercept = float(np.mean(s_values)) != 0.0
+    out = neutralize(
+        s_values[:, 0], b_lab.values, proportion=props[0], intercept=intercept
+    )
+    return pd.Series(out, index=series.index, name=series.name)

@@ -1,0 +1,3 @@
+"""Placeholder: reference twin of neutralkit.diagnostics."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Placeholder: reference twin of neutralkit.metamodel."""
+
+__all__: list[str] = []

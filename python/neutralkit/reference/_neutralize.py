@@ -1,0 +1,123 @@
+"""Reference neutralization: one ``numpy.linalg.lstsq(..., rcond=1e-6)`` per era."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Neutralizer", "neutralize", "neutralize_series", "orthogonalize"]
+
+
+def _unwrap(x: Any) -> tuple[np.ndarray, Any]:
+    """2-D float64 copy of x, and a function giving a 2-D result back in x's kind."""
+    if isinstance(x, pd.DataFrame):
+        return x.to_numpy(dtype=np.float64), lambda a: pd.DataFrame(
+            a, index=x.index, columns=x.columns
+        )
+    if isinstance(x, pd.Series):
+        return x.to_numpy(dtype=np.float64).reshape(-1, 1), lambda a: pd.Series(
+            a[:, 0], index=x.index, name=x.name
+        )
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1:
+        return arr.reshape(-1, 1), lambda a: a[:, 0]
+    return arr.copy(), lambda a: a
+
+
+def _era_rows(eras: Any, n: int) -> list[np.ndarray]:
+    if eras is None:
+        return [np.arange(n)]
+    labels = np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras)
+    return [np.flatnonzero(labels == e) for e in pd.unique(labels)]
+
+
+def _neutralize_block(
+    y: np.ndarray, x: np.ndarray, proportion: float, intercept: bool, standardize: bool
+) -> np.ndarray:
+    d = np.hstack([x, np.ones((len(x), 1))]) if intercept else x
+    beta = np.linalg.lstsq(d, y, rcond=1e-6)[0]
+    out = y - proportion * (d @ beta)
+    if intercept:
+        # documented: a column constant in the era is exactly (1 - proportion) * y
+        constant = (y == y[:1]).all(axis=0)
+        out[:, constant] = (1.0 - proportion) * y[:, constant]
+    if standardize:
+        sd = out.std(axis=0, ddof=1) if len(out) > 1 else np.zeros(out.shape[1])
+        out = np.where(sd > 0, out / np.where(sd > 0, sd, 1.0), 0.0)
+    return out
+
+
+def neutralize(
+    y: Any,
+    exposures: Any,
+    *,
+    eras: Any = None,
+    proportion: float | list[float] = 1.0,
+    intercept: bool = True,
+    standardize: bool = False,
+    n_threads: int | None = None,
+    method: str = "auto",
+) -> Any:
+    """Residual of ``y`` on ``[exposures, 1]`` per era (see neutralkit.neutralize)."""
+    y2, wrap = _unwrap(y)
+    x2 = np.asarray(exposures, dtype=np.float64)
+    if x2.ndim == 1:
+        x2 = x2.reshape(-1, 1)
+    props = list(proportion) if isinstance(proportion, (list, tuple)) else [proportion]
+    results = []
+    for p in props:
+        out = np.empty_like(y2)
+        for rows in _era_rows(eras, len(y2)):
+            out[rows] = _neutralize_block(y2[rows], x2[rows], p, intercept, standardize)
+        results.append(wrap(out))
+    return results if isinstance(proportion, (list, tuple)) else results[0]
+
+
+class Neutralizer:
+    """Reference twin of neutralkit.Neutralizer: stores the exposures, no factorization."""
+
+    def __init__(self, exposures: Any = None, *, eras: Any = None, intercept: bool = True,
+                 proportion: float | list[float] = 1.0, standardize: bool = False,
+                 method: str = "auto", n_threads: int | None = None) -> None:
+        self.eras, self.intercept = eras, intercept
+        self.proportion, self.standardize = proportion, standardize
+        if exposures is not None:
+            self.fit(exposures)
+
+    def fit(self, exposures: Any, y: Any = None) -> Neutralizer:
+        self.exposures_ = exposures
+        return self
+
+    def transform(self, y: Any, *, proportion: Any = None, standardize: Any = None) -> Any:
+        return neutralize(
+            y,
+            self.exposures_,
+            eras=self.eras,
+            proportion=self.proportion if proportion is None else proportion,
+            intercept=self.intercept,
+            standardize=self.standardize if standardize is None else standardize,
+        )
+
+
+def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
+    """``v - u (uᵀv)/(uᵀu)`` per era."""
+    v2, wrap = _unwrap(v)
+    u1 = np.asarray(u, dtype=np.float64).reshape(-1)
+    out = np.empty_like(v2)
+    for rows in _era_rows(eras, len(v2)):
+        ue, ve = u1[rows], v2[rows]
+        out[rows] = ve - np.outer(ue, (ue @ ve) / (ue @ ue))
+    return wrap(out)
+
+
+def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Series:
+    """The source document's function, with ``exposures @ coefficients`` subtracted."""
+    series = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series))
+    scores = series.to_numpy(dtype=np.float64).reshape(-1, 1)
+    exposures = np.asarray(by, dtype=np.float64).reshape(-1, 1)
+    exposures = np.hstack([exposures, np.full((len(exposures), 1), np.mean(scores))])
+    coefficients = np.linalg.lstsq(exposures, scores, rcond=1e-6)[0]
+    corrected = scores - proportion * (exposures @ coefficients)
+    return pd.Series(corrected.ravel(), index=series.index, name=series.name)

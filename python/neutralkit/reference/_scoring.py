@@ -1,0 +1,3 @@
+"""Placeholder: reference twin of neutralkit.scoring."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the scoring work."""
+
+__all__: list[str] = []
