@@ -72,7 +72,7 @@ def _check_dtype(arr: np.ndarray, name: str, allow_int: bool) -> None:
         )
     if arr.dtype.kind == "u" or (not allow_int and arr.dtype.kind == "i"):
         return  # converted by the caller (small arrays only)
-    if arr.dtype not in SUPPORTED_DTYPES:
+    if arr.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise TypeError(
             f"{name}: dtype {arr.dtype} is not supported; use int8, int16, int32, "
             "int64, float32 or float64"

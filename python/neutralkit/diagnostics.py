@@ -1,3 +1,585 @@
-"""Placeholder: filled in by the diagnostics work."""
+"""Diagnostics: feature exposure, feature-neutral scores, per-era summaries, churn.
 
-__all__: list[str] = []
+Return convention (as in :mod:`neutralkit.scoring`): a per-column score with
+``eras=None`` is a Series indexed by the prediction columns (a float for 1-D input);
+with ``eras`` it is a DataFrame indexed by the sorted era labels, one column per
+prediction column. NumPy 2-D input gets columns ``0..m-1``. Functions that give
+several numbers per column (feature correlations, feature exposure) add one axis;
+their docstrings say how.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._validate import (
+    Labeled,
+    as_float64,
+    as_kernel_matrix,
+    check_finite,
+    check_rows,
+    eras_of,
+    labeled,
+    n_threads_of,
+    proportions_of,
+)
+
+__all__ = [
+    "churn",
+    "feature_correlations",
+    "feature_exposure",
+    "feature_neutral_corr",
+    "feature_neutral_target",
+    "hard_era_mmc",
+    "neutral_correlation",
+    "summary",
+]
+
+_EXPOSURE_STATS = ("std", "rms", "max", "max_feature")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _numeric(x: Any, name: str) -> tuple[Labeled, np.ndarray]:
+    """Labeled view plus a float64 copy/view, refusing NaN/inf."""
+    lab = labeled(x, name)
+    values = as_float64(lab.values)
+    check_finite(lab, name, values)
+    return lab, values
+
+
+def _check_aligned(lab: Labeled, index: pd.Index | None, name: str) -> None:
+    if lab.index is not None and index is not None and not lab.index.equals(index):
+        raise ValueError(f"{name}: its index differs from the index of preds; align them first")
+
+
+def _features(
+    x: Any, n_rows: int, name: str = "features", index: pd.Index | None = None
+) -> Labeled:
+    lab = labeled(x, name)
+    check_rows(name, lab.n_rows, n_rows, "preds")
+    _check_aligned(lab, index, name)
+    check_finite(lab, name)
+    return lab
+
+
+def _target(
+    target: Any, n_rows: int, name: str = "target", index: pd.Index | None = None
+) -> np.ndarray:
+    lab = labeled(target, name)
+    if lab.n_cols != 1:
+        raise ValueError(f"{name}: expected one column, got {lab.n_cols}")
+    check_rows(name, lab.n_rows, n_rows, "preds")
+    _check_aligned(lab, index, name)
+    values = as_float64(lab.values)
+    check_finite(lab, name, values)
+    return values[:, 0]
+
+
+def _per_column(lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any) -> Any:
+    """(n_eras x m) scores -> the module's return convention."""
+    cols = lab.column_labels()
+    if eras is None:
+        if lab.was_1d:
+            return float(per_era[0, 0])
+        return pd.Series(per_era[0], index=cols)
+    return pd.DataFrame(per_era, index=era_labels, columns=cols)
+
+
+def _feature_labels(lab: Labeled) -> pd.Index:
+    return lab.columns if lab.columns is not None else pd.RangeIndex(lab.n_cols)
+
+
+def _correlation_cube(
+    preds: Any, features: Any, eras: Any, n_threads: Any
+) -> tuple[Labeled, Labeled, np.ndarray, pd.Index]:
+    p_lab, p_values = _numeric(preds, "preds")
+    f_lab = _features(features, p_lab.n_rows, index=p_lab.index)
+    era_index = eras_of(eras, p_lab.n_rows)
+    cube = _core.feature_correlations(
+        p_values,
+        as_kernel_matrix(f_lab.values),
+        era_index.order,
+        era_index.offsets,
+        n_threads_of(n_threads),
+    )
+    return p_lab, f_lab, cube, era_index.labels
+
+
+# ------------------------------------------------------------------ feature exposure
+
+
+def feature_correlations(
+    preds: Any, features: Any, *, eras: Any = None, n_threads: int | None = None
+) -> Any:
+    r"""Pearson correlation of every prediction column with every feature, per era.
+
+    ``c[e, p, j] = Pearson(preds[rows of e, p], features[rows of e, j])``. A feature (or
+    prediction column) that is constant within an era gives NaN there, as does an era
+    of fewer than 2 rows.
+
+    Parameters
+    ----------
+    preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+    features : array-like or DataFrame, shape (n, k)
+        int8 ... float64; read in place, one era block (of at most 128 columns) is
+        converted to float64 at a time, never the whole matrix.
+    eras : array-like, optional
+        One label per row; ``None``: one era.
+    n_threads : int, optional
+        Threads over (era, feature block) tasks; the result does not depend on it.
+
+    Returns
+    -------
+    ``eras=None``: a Series indexed by feature for 1-D ``preds``; otherwise a DataFrame
+    indexed by feature with one column per prediction column.
+    With ``eras``: a DataFrame indexed by era; columns are the features for 1-D
+    ``preds``, or a MultiIndex ``(prediction column, feature)`` (so ``out[col]`` is the
+    eras x features table of that column).
+    """
+    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads)
+    feats = _feature_labels(f_lab)
+    cols = p_lab.column_labels()
+    if eras is None:
+        if p_lab.was_1d:
+            return pd.Series(cube[0, 0], index=feats, name=p_lab.name)
+        return pd.DataFrame(cube[0].T, index=feats, columns=cols)
+    if p_lab.was_1d:
+        return pd.DataFrame(cube[:, 0, :], index=era_labels, columns=feats)
+    n_eras, m, k = cube.shape
+    columns = pd.MultiIndex.from_product([cols, feats])
+    return pd.DataFrame(cube.reshape(n_eras, m * k), index=era_labels, columns=columns)
+
+
+def _exposure_stats(c: np.ndarray, feats: pd.Index) -> tuple[np.ndarray, ...]:
+    """std/rms/max/argmax over the last axis of c, leaving NaN (constant) features out."""
+    valid = ~np.isnan(c)
+    count = valid.sum(axis=-1)
+    has = count > 0
+    safe_count = np.where(has, count, 1)
+    c0 = np.where(valid, c, 0.0)
+    mean = c0.sum(axis=-1) / safe_count
+    dev = np.where(valid, c - mean[..., None], 0.0)
+    std = np.sqrt((dev * dev).sum(axis=-1) / safe_count)
+    rms = np.sqrt((c0 * c0).sum(axis=-1) / safe_count)
+    absc = np.where(valid, np.abs(c), -1.0)
+    arg = absc.argmax(axis=-1)
+    mx = np.take_along_axis(absc, arg[..., None], axis=-1)[..., 0]
+    nan = np.nan
+    names = np.empty(arg.shape, dtype=object)
+    names[...] = None
+    names[has] = np.asarray(feats, dtype=object)[arg[has]]
+    return (
+        np.where(has, std, nan),
+        np.where(has, rms, nan),
+        np.where(has, mx, nan),
+        names,
+    )
+
+
+def feature_exposure(
+    preds: Any, features: Any, *, eras: Any = None, n_threads: int | None = None
+) -> Any:
+    r"""Feature exposure of each prediction column, per era.
+
+    With :math:`c_j` the Pearson correlation of the column with feature j in the era
+    (features constant in the era left out):
+
+    * ``std`` = :math:`\mathrm{std}(c)` with ddof=0 (the original exposure metric),
+    * ``rms`` = :math:`\sqrt{\mathrm{mean}_j c_j^2}` (bounded by 1, comparable to corr),
+    * ``max`` = :math:`\max_j |c_j|` (official ``max_feature_correlation``),
+    * ``max_feature`` = the label of the feature at that maximum (first one on ties).
+
+    A column with no usable feature in an era (constant column, all features constant,
+    an era of one row) gets NaN and ``max_feature=None``.
+
+    Returns
+    -------
+    One axis for the four statistics, dropped axes as in the module convention:
+
+    * ``eras=None``, 1-D ``preds``: a Series indexed by ``std, rms, max, max_feature``.
+    * ``eras=None``, 2-D: a DataFrame indexed by prediction column, columns the stats.
+    * ``eras``, 1-D: a DataFrame indexed by era, columns the stats.
+    * ``eras``, 2-D: a DataFrame indexed by era with MultiIndex columns
+      ``(stat, prediction column)``, so ``out["rms"]`` is the eras x columns table.
+    """
+    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads)
+    std, rms, mx, names = _exposure_stats(cube, _feature_labels(f_lab))  # (E, m) each
+    cols = p_lab.column_labels()
+    stats = dict(zip(_EXPOSURE_STATS, (std, rms, mx, names)))
+    if eras is None:
+        if p_lab.was_1d:
+            return pd.Series(
+                [float(std[0, 0]), float(rms[0, 0]), float(mx[0, 0]), names[0, 0]],
+                index=list(_EXPOSURE_STATS),
+                name=p_lab.name,
+                dtype=object,
+            )
+        return pd.DataFrame({s: v[0] for s, v in stats.items()}, index=cols)
+    if p_lab.was_1d:
+        return pd.DataFrame({s: v[:, 0] for s, v in stats.items()}, index=era_labels)
+    parts = {
+        (s, c): v[:, j] for s, v in stats.items() for j, c in enumerate(cols)
+    }
+    out = pd.DataFrame(parts, index=era_labels)
+    out.columns = pd.MultiIndex.from_tuples(list(parts))
+    return out
+
+
+# ------------------------------------------------------------- feature-neutral scores
+
+
+def _check_preset(preset: Any) -> str:
+    if preset not in ("official", "legacy"):
+        raise ValueError(f"preset: expected 'official' or 'legacy', got {preset!r}")
+    return preset
+
+
+def feature_neutral_corr(
+    preds: Any,
+    features: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    preset: str = "official",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Feature-neutral correlation (FNC), per era.
+
+    ``preset="official"`` (numerai-tools 0.7.2 ``feature_neutral_corr``, per era)::
+
+        g = gaussianize(rank(preds))              tie-kept (average) rank
+        r = neutralize(g, features)               intercept, proportion 1
+        r = r / std(r)                            (no effect on the next step's rank)
+        fnc = numerai_corr(r, target)
+
+    ``preset="legacy"`` (the seed-era code)::
+
+        u = rank(preds, method="first")           uniform, not Gaussian
+        r = neutralize(u, features, standardize=True)
+        fnc = Pearson(r, target)                  raw target
+
+    Returns
+    -------
+    As the module convention: float / Series by column; per-era DataFrame with ``eras``.
+    """
+    from . import scoring
+    from .neutralization import neutralize
+
+    preset = _check_preset(preset)
+    p_lab, p_values = _numeric(preds, "preds")
+    f_lab = _features(features, p_lab.n_rows, index=p_lab.index)
+    t = _target(target, p_lab.n_rows, index=p_lab.index)
+    x = as_kernel_matrix(f_lab.values)
+    if preset == "official":
+        g = scoring.gaussianize(p_values, eras=eras)
+        r = neutralize(g, x, eras=eras, n_threads=n_threads)
+        out = scoring.numerai_corr(r, t, eras=eras)
+    else:
+        u = scoring.rank(p_values, eras=eras, method="first")
+        r = neutralize(u, x, eras=eras, standardize=True, n_threads=n_threads)
+        out = scoring.pearson(r, t, eras=eras)
+    return _rewrap_scores(p_lab, out, eras)
+
+
+def neutral_correlation(
+    preds: Any,
+    neutralizers: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    n_threads: int | None = None,
+) -> Any:
+    r"""Neutral correlation (official numerai-tools ``neutral_correlation``), per era.
+
+    ``Pearson(neutralize(gaussianize(rank(preds)), neutralizers), target - mean(target))``:
+    no 1.5 power on either side (centring the target does not change Pearson).
+    """
+    from . import scoring
+    from .neutralization import neutralize
+
+    p_lab, p_values = _numeric(preds, "preds")
+    n_lab = _features(neutralizers, p_lab.n_rows, "neutralizers", p_lab.index)
+    t = _target(target, p_lab.n_rows, index=p_lab.index)
+    g = scoring.gaussianize(p_values, eras=eras)
+    r = neutralize(g, as_kernel_matrix(n_lab.values), eras=eras, n_threads=n_threads)
+    return _rewrap_scores(p_lab, scoring.pearson(r, t, eras=eras), eras)
+
+
+def _rewrap_scores(p_lab: Labeled, out: Any, eras: Any) -> Any:
+    """Scores computed on the 2-D float64 values -> labelled like the caller's preds."""
+    if eras is None:
+        values = np.asarray(out, dtype=np.float64).reshape(1, -1)
+        return _per_column(p_lab, values, pd.Index([None]), None)
+    frame = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
+    return _per_column(p_lab, frame.to_numpy(dtype=np.float64), frame.index, eras)
+
+
+def feature_neutral_target(
+    target: Any,
+    features: Any,
+    *,
+    eras: Any = None,
+    proportion: float | list[float] = 1.0,
+    n_threads: int | None = None,
+) -> Any:
+    """Feature-neutral target: ``neutralize(target, features, proportion)`` per era.
+
+    Intercept included. Returns the target's kind and shape (index kept); a list of
+    those when ``proportion`` is a list.
+    """
+    from .neutralization import neutralize
+
+    t_lab, _ = _numeric(target, "target")
+    _features(features, t_lab.n_rows)
+    proportions_of(proportion)
+    return neutralize(target, features, eras=eras, proportion=proportion, n_threads=n_threads)
+
+
+# ----------------------------------------------------------------- per-era summaries
+
+_SUMMARY_STATS = (
+    "mean",
+    "std",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "hit_rate",
+    "autocorr",
+    "smart_sharpe",
+    "n_eras",
+)
+
+
+def _series_columns(x: Any, name: str) -> tuple[np.ndarray, pd.Index | None, bool, Any]:
+    """(n x m float64 values, column labels, was 1-D, series name)."""
+    if isinstance(x, pd.DataFrame):
+        lab = labeled(x, name)
+        return as_float64(lab.values), x.columns, False, None
+    if isinstance(x, pd.Series):
+        lab = labeled(x, name)
+        return as_float64(lab.values), None, True, x.name
+    arr = np.asarray(x)
+    if arr.ndim == 1 and arr.size == 0:
+        raise ValueError(f"{name}: empty input (0 eras)")
+    lab = labeled(arr, name)
+    return as_float64(lab.values), None if lab.was_1d else pd.RangeIndex(lab.n_cols), lab.was_1d, None
+
+
+def _ratio(a: float, b: float) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
+def _summary_1d(s: np.ndarray, compounded: bool) -> list[float]:
+    n = len(s)
+    mean = float(s.mean())
+    std = float(s.std())
+    downside = math.sqrt(float(np.mean(np.minimum(s, 0.0) ** 2)))
+    if compounded:
+        wealth = np.concatenate([[1.0], np.cumprod(1.0 + s)])
+        peak = np.maximum.accumulate(wealth)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drawdown = float(np.max(np.where(peak > 0, 1.0 - wealth / peak, 0.0)))
+    else:
+        wealth = np.concatenate([[0.0], np.cumsum(s)])
+        drawdown = float(np.max(np.maximum.accumulate(wealth) - wealth))
+    hit_rate = float(np.mean(s > 0))
+    # constancy tested exactly: centring a constant float series can leave 1e-19 noise
+    if n >= 3 and not (np.all(s[:-1] == s[0]) or np.all(s[1:] == s[1])):
+        a, b = s[:-1] - s[:-1].mean(), s[1:] - s[1:].mean()
+        denom = math.sqrt(float(a @ a) * float(b @ b))
+        rho = float(a @ b) / denom if denom > 0 else math.nan
+    else:
+        rho = math.nan
+    sharpe = _ratio(mean, std)
+    if math.isnan(rho):
+        smart = math.nan
+    else:
+        k = np.arange(1, n)
+        penalty = math.sqrt(1.0 + 2.0 * float(np.sum((n - k) / n * abs(rho) ** k)))
+        smart = sharpe / penalty
+    return [mean, std, sharpe, _ratio(mean, downside), drawdown, hit_rate, rho, smart, n]
+
+
+def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
+    r"""Summary statistics of per-era scores (rows in era order, as given).
+
+    For a series :math:`s_1..s_n` of per-era scores:
+
+    * ``mean``; ``std`` with ddof=0 (official ``sharpe_ratio``); ``sharpe = mean / std``;
+    * ``sortino = mean / sqrt(mean(min(s, 0)^2))`` (downside deviation over all eras);
+    * ``max_drawdown``: the largest fall from a running peak of the cumulative score
+      :math:`W_t = \sum_{i \le t} s_i`, starting from :math:`W_0 = 0` (so a loss in the
+      first era counts), reported as a non-negative number. With ``compounded=True``
+      the wealth is :math:`W_t = \prod_{i \le t}(1 + s_i)`, :math:`W_0 = 1`, and the
+      fall is relative: :math:`\max_t (1 - W_t / \max_{u \le t} W_u)`;
+    * ``hit_rate``: share of eras with :math:`s > 0`;
+    * ``autocorr``: lag-1 autocorrelation, Pearson of :math:`(s_1..s_{n-1})` with
+      :math:`(s_2..s_n)` (NaN for fewer than 3 eras or a constant series);
+    * ``smart_sharpe``: the Sharpe ratio divided by the autocorrelation penalty of
+      Lo (2002) under an AR(1) assumption,
+      :math:`\sqrt{1 + 2\sum_{k=1}^{n-1} (1 - k/n)\,|\rho|^k}` with :math:`\rho` the
+      lag-1 autocorrelation. :math:`|\rho|` is used so that negative autocorrelation is
+      never rewarded (the penalty is at least 1); NaN when ``autocorr`` is NaN;
+    * ``n_eras``.
+
+    Ratios with a zero denominator are ``inf`` (or NaN for 0/0), not an error.
+
+    Parameters
+    ----------
+    per_era_scores : Series, DataFrame or array (1-D or 2-D)
+        One row per era in era order (e.g. the output of a per-era score). Must be free
+        of NaN: drop or fill missing eras first.
+    compounded : bool
+        Compute ``max_drawdown`` on compounded rather than summed scores.
+
+    Returns
+    -------
+    A Series indexed by the statistic names for 1-D input; a DataFrame with one row
+    per column (columns: the statistics) for 2-D input.
+    """
+    if not isinstance(compounded, (bool, np.bool_)):
+        raise TypeError(f"compounded: expected True or False, got {compounded!r}")
+    values, columns, was_1d, name = _series_columns(per_era_scores, "per_era_scores")
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise ValueError(
+            f"per_era_scores: contains {bad} NaN or infinite value(s); drop or fill "
+            "those eras first"
+        )
+    rows = [_summary_1d(values[:, j], bool(compounded)) for j in range(values.shape[1])]
+    if was_1d:
+        out = pd.Series(rows[0], index=list(_SUMMARY_STATS), name=name, dtype=np.float64)
+        return out
+    frame = pd.DataFrame(rows, index=columns, columns=list(_SUMMARY_STATS))
+    frame["n_eras"] = frame["n_eras"].astype(np.int64)
+    return frame
+
+
+def _positive_number(value: Any, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a positive number, got {value!r}")
+    v = float(value)
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+    return v
+
+
+def hard_era_mmc(
+    mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: float = 1.5
+) -> Any:
+    r"""Mean per-era MMC with "hard" eras (metamodel corr < 0) weighted by a coefficient.
+
+    ``mean_e(w_e * mmc_e)``, ``w_e = coefficient`` if the metamodel's corr in era e is
+    negative, else 1 (the source discussion's proposal: "multiplying the result by a
+    coefficient" in difficult eras). The mean is over all eras (not a weighted mean).
+
+    Parameters
+    ----------
+    mmc_per_era : Series, DataFrame or array
+        Per-era MMC (one column per model for a DataFrame / 2-D array).
+    metamodel_corr_per_era : Series or 1-D array
+        The metamodel's per-era corr. pandas inputs are aligned on the era index (both
+        must hold the same eras); arrays by position (same length).
+    coefficient : positive float
+
+    Returns
+    -------
+    A float for 1-D ``mmc_per_era``; a Series by column otherwise.
+    """
+    coef = _positive_number(coefficient, "coefficient")
+    values, columns, was_1d, _ = _series_columns(mmc_per_era, "mmc_per_era")
+    mm_lab = labeled(metamodel_corr_per_era, "metamodel_corr_per_era")
+    if mm_lab.n_cols != 1:
+        raise ValueError(f"metamodel_corr_per_era: expected one column, got {mm_lab.n_cols}")
+    mm = as_float64(mm_lab.values)[:, 0]
+    mmc_index = mmc_per_era.index if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) else None
+    if mmc_index is not None and mm_lab.index is not None:
+        if len(mm_lab.index) != len(mmc_index) or not mm_lab.index.isin(mmc_index).all():
+            raise ValueError(
+                "metamodel_corr_per_era: its eras (index) differ from those of mmc_per_era"
+            )
+        if mm_lab.index.has_duplicates or mmc_index.has_duplicates:
+            raise ValueError("mmc_per_era / metamodel_corr_per_era: duplicated era labels")
+        mm = pd.Series(mm, index=mm_lab.index).reindex(mmc_index).to_numpy()
+    else:
+        check_rows("metamodel_corr_per_era", len(mm), values.shape[0], "mmc_per_era")
+    for arr, nm in ((values, "mmc_per_era"), (mm, "metamodel_corr_per_era")):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
+    weights = np.where(mm < 0, coef, 1.0)
+    out = (weights[:, None] * values).mean(axis=0)
+    if was_1d:
+        return float(out[0])
+    return pd.Series(out, index=columns)
+
+
+def churn(current: Any, previous: Any) -> Any:
+    r"""Churn between two sets of predictions: ``1 - Spearman(current, previous)``.
+
+    Computed over the ids both have: for pandas inputs the index labels present (and
+    not NaN) in both; NumPy arrays are matched by position (same length). Spearman is
+    the Pearson correlation of tie-kept (average) ranks over those ids.
+
+    Parameters
+    ----------
+    current, previous : Series or DataFrame (or arrays)
+        DataFrames are compared column by column (same column labels).
+
+    Returns
+    -------
+    A float for Series/1-D inputs; a Series by column for DataFrames / 2-D arrays.
+    NaN when either side is constant over the common ids.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 common ids, different columns, duplicated ids.
+    """
+    c_lab = labeled(current, "current")
+    p_lab = labeled(previous, "previous")
+    if c_lab.n_cols != p_lab.n_cols:
+        raise ValueError(
+            f"current has {c_lab.n_cols} column(s) but previous has {p_lab.n_cols}"
+        )
+    if c_lab.columns is not None and p_lab.columns is not None:
+        if not c_lab.columns.equals(p_lab.columns):
+            raise ValueError("current and previous: different column labels")
+    c_values = as_float64(c_lab.values)
+    p_values = as_float64(p_lab.values)
+    if c_lab.index is not None and p_lab.index is not None:
+        for lab, nm in ((c_lab, "current"), (p_lab, "previous")):
+            if lab.index.has_duplicates:
+                raise ValueError(f"{nm}: duplicated ids in the index")
+        common = c_lab.index.intersection(p_lab.index, sort=False)
+        c_values = c_values[c_lab.index.get_indexer(common)]
+        p_values = p_values[p_lab.index.get_indexer(common)]
+    else:
+        check_rows("previous", p_lab.n_rows, c_lab.n_rows, "current")
+    from scipy.stats import rankdata
+
+    out = np.empty(c_lab.n_cols)
+    for j in range(c_lab.n_cols):
+        keep = np.isfinite(c_values[:, j]) & np.isfinite(p_values[:, j])
+        if keep.sum() < 2:
+            raise ValueError(
+                f"current and previous: fewer than 2 common ids with values "
+                f"(column {j}: {int(keep.sum())})"
+            )
+        a = rankdata(c_values[keep, j])
+        b = rankdata(p_values[keep, j])
+        a -= a.mean()
+        b -= b.mean()
+        denom = math.sqrt(float(a @ a) * float(b @ b))
+        out[j] = 1.0 - float(a @ b) / denom if denom > 0 else math.nan
+    if c_lab.was_1d and p_lab.was_1d:
+        return float(out[0])
+    return pd.Series(out, index=c_lab.column_labels())

@@ -1,3 +1,528 @@
-"""Placeholder: filled in by the metamodel work."""
+"""Stake-weighted metamodels and metamodel contribution (residual MMC and leave-one-out).
 
-__all__: list[str] = []
+Everything is computed from uniform ranks, so only the order of each user's predictions
+within an era matters. The fast path ranks every user once (per era), builds every bag's
+metamodel with one matrix product, and scores all users against all bags with the
+identity, valid with an intercept::
+
+    cov(r, t) = cov(u, t) - cov(u, m) cov(m, t) / var(m),   r = neutralize(u, m)
+
+Averaged over bags b this is ``uᵀ (t_c - Σ_b β_b m_c,b / B) / (n - 1)`` with
+``β_b = cov(m_b, t) / var(m_b)``: one matrix-vector product per era for all users.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validate import (
+    Eras,
+    Labeled,
+    as_float64,
+    check_finite,
+    check_rows,
+    eras_of,
+    labeled,
+    n_threads_of,
+)
+
+__all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
+
+_METHODS = {"average": "average", "first": "first", "ordinal": "first"}
+_UNIFORM_VARIANCE = 1.0 / 12.0
+
+
+# ---------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _method_of(method: Any) -> str:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
+    return _METHODS[method]
+
+
+def _preds_of(preds: Any) -> tuple[Labeled, np.ndarray]:
+    lab = labeled(preds, "preds")
+    values = as_float64(lab.values)
+    check_finite(lab, "preds", values)
+    return lab, values
+
+
+def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
+    """A single column (1-D, Series or one-column 2-D) of n_rows finite numbers."""
+    lab = labeled(x, name)
+    if lab.n_cols != 1:
+        raise ValueError(f"{name}: expected one column, got {lab.n_cols}")
+    check_rows(name, lab.n_rows, n_rows, "preds")
+    values = as_float64(lab.values)
+    check_finite(lab, name, values)
+    return lab, values[:, 0]
+
+
+def _check_index(preds: Labeled, other: Labeled, name: str) -> None:
+    """Rows are matched by position; two pandas indexes that disagree are an error."""
+    if preds.index is not None and other.index is not None:
+        if not preds.index.equals(other.index):
+            raise ValueError(
+                f"{name}: index does not match the index of preds (rows are matched by "
+                "position; reindex one of them or pass NumPy arrays)"
+            )
+
+
+def _label(value: Any) -> Any:
+    """An era label as the user wrote it (np.int64(3) -> 3) for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _eras_of(eras: Any, n_rows: int) -> Eras:
+    er = eras_of(eras, n_rows)
+    sizes = er.sizes()
+    small = np.flatnonzero(sizes < 2)
+    if small.size:
+        label = _label(er.labels[small[0]])
+        raise ValueError(
+            f"eras: era {label!r} has {sizes[small[0]]} row(s); every era needs at "
+            "least 2 rows to compute a covariance"
+        )
+    return er
+
+
+def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
+    """Stakes as a float64 vector aligned to the users (columns of preds)."""
+    n_users = len(users)
+    if isinstance(stakes, dict):
+        stakes = pd.Series(stakes, dtype=float)
+    if isinstance(stakes, pd.Series):
+        if not users.is_unique:
+            raise ValueError(
+                "stakes: a named stakes Series needs unique column names in preds"
+            )
+        if not stakes.index.is_unique:
+            raise ValueError("stakes: duplicated names in the index")
+        unknown = stakes.index.difference(users, sort=False)
+        if len(unknown):
+            raise ValueError(
+                f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. "
+                f"{list(unknown[:5])!r}"
+            )
+        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
+            stakes.dtype
+        ):
+            raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
+        # users without a stake are scored but take no part in the metamodel
+        values = stakes.reindex(users, fill_value=0.0).to_numpy(dtype=np.float64)
+    else:
+        arr = np.asarray(stakes)
+        if arr.dtype == object or arr.dtype.kind not in "iuf":
+            raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1:
+            raise ValueError(f"stakes: expected a 1-D array, got {arr.ndim}-D")
+        if arr.shape[0] != n_users:
+            raise ValueError(
+                f"length mismatch: stakes has {arr.shape[0]} values but preds has "
+                f"{n_users} columns"
+            )
+        values = arr.astype(np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"stakes: contains {int(bad.sum())} NaN or infinite value(s); first for "
+            f"user {users[np.flatnonzero(bad)[0]]!r}"
+        )
+    negative = values < 0
+    if negative.any():
+        raise ValueError(
+            f"stakes: contains {int(negative.sum())} negative value(s); first for "
+            f"user {users[np.flatnonzero(negative)[0]]!r}"
+        )
+    if values.sum() <= 0:
+        raise ValueError("stakes: stakes sum to 0; at least one must be positive")
+    return values
+
+
+def _fraction_of(fraction: Any) -> float:
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+    value = float(fraction)
+    if not 0.0 < value <= 1.0:  # also refuses NaN
+        raise ValueError(f"fraction: must lie in (0, 1], got {fraction!r}")
+    return value
+
+
+def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
+    """Bags as a boolean mask (n_bags x n_users)."""
+    if bags is None:
+        return np.ones((1, n_users), dtype=bool)
+    if isinstance(bags, numbers.Integral) and not isinstance(bags, (bool, np.bool_)):
+        if bags < 1:
+            raise ValueError(f"bags: expected a positive number of bags, got {bags}")
+        size = round(fraction * n_users)
+        if size < 1:
+            raise ValueError(
+                f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 users "
+                "per bag"
+            )
+        rng = np.random.default_rng(seed)
+        mask = np.zeros((int(bags), n_users), dtype=bool)
+        for b in range(int(bags)):
+            mask[b, rng.choice(n_users, size=size, replace=False)] = True
+        return mask
+    if isinstance(bags, (bool, np.bool_)):
+        raise TypeError("bags: expected None, a number of bags or a boolean mask")
+    mask = np.asarray(bags.to_numpy() if isinstance(bags, pd.DataFrame) else bags)
+    if mask.dtype != np.bool_:
+        raise TypeError(
+            f"bags: expected None, a number of bags or a boolean mask, got dtype "
+            f"{mask.dtype}"
+        )
+    if mask.ndim != 2 or mask.shape[1] != n_users or mask.shape[0] < 1:
+        raise ValueError(
+            f"bags: a mask must have shape (n_bags, {n_users}) (one column per user), "
+            f"got {mask.shape}"
+        )
+    empty = np.flatnonzero(~mask.any(axis=1))
+    if empty.size:
+        raise ValueError(f"bags: bag {int(empty[0])} contains no user")
+    return mask.copy()
+
+
+def _bag_weights(mask: np.ndarray, stakes: np.ndarray) -> np.ndarray:
+    """Normalized stake weights, one column per bag (n_users x n_bags)."""
+    staked = mask * stakes  # n_bags x n_users
+    totals = staked.sum(axis=1)
+    zero = np.flatnonzero(totals <= 0)
+    if zero.size:
+        raise ValueError(
+            f"stakes: the users of bag {int(zero[0])} have zero total stake, so its "
+            "metamodel is undefined"
+        )
+    return (staked / totals[:, None]).T
+
+
+def _scale_of(scale: Any) -> float:
+    if isinstance(scale, str):
+        if scale != "exact":
+            raise ValueError(f"scale: expected a positive number or 'exact', got {scale!r}")
+        return _UNIFORM_VARIANCE
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"scale: expected a positive number or 'exact', got {scale!r}")
+    value = float(scale)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"scale: expected a positive finite number, got {scale!r}")
+    return value
+
+
+def _nan_policy_of(nan_policy: Any) -> None:
+    if nan_policy != "raise":
+        raise ValueError(
+            f"nan_policy: only 'raise' is supported (NaN/inf are refused), got "
+            f"{nan_policy!r}"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# computation
+
+
+def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
+    """Per-era uniform ranks ``(r - 0.5) / n`` of each column of a float64 (n x k) array."""
+    from . import scoring
+
+    if hasattr(scoring, "rank"):
+        eras = None if er.n_eras == 1 else _row_labels(er)
+        out = scoring.rank(values, eras=eras, method=method)
+        return np.asarray(out, dtype=np.float64)
+    frame = pd.DataFrame(values)
+    if er.n_eras == 1:
+        ranks = frame.rank(method=method).to_numpy()
+    else:
+        ranks = frame.groupby(_row_labels(er)).rank(method=method).to_numpy()
+    sizes = np.repeat(er.sizes(), er.sizes())[np.argsort(er.order)]
+    return (ranks - 0.5) / sizes[:, None]
+
+
+def _row_labels(er: Eras) -> np.ndarray:
+    """An int64 era code per row (era e = the e-th sorted label)."""
+    codes = np.empty(len(er.order), dtype=np.int64)
+    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
+    return codes
+
+
+def _era_rows(er: Eras, e: int) -> slice | np.ndarray:
+    if er.n_eras == 1:
+        return slice(None)
+    return er.order[er.offsets[e] : er.offsets[e + 1]]
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(axis=0)
+
+
+def _per_era_result(out: np.ndarray, er: Eras, users: pd.Index, eras: Any) -> Any:
+    if eras is None:
+        return pd.Series(out[0], index=users)
+    return pd.DataFrame(out, index=er.labels, columns=users)
+
+
+def stake_weighted_metamodel(
+    preds: Any, stakes: Any, *, eras: Any = None, method: str = "average"
+) -> Any:
+    r"""The seed's stake-weighted metamodel, era by era.
+
+    Per era, with :math:`u_i` the uniform rank of user i's predictions
+    (``(rank - 0.5) / n``) and :math:`w = s / \sum s` the normalized stakes::
+
+        M = rank( Σ_i w_i u_i )
+
+    Parameters
+    ----------
+    preds : array-like or DataFrame, shape (n, U)
+        One column of predictions per user (finite numbers).
+    stakes : Series, dict or array-like
+        Non-negative stakes, not all 0. A Series (or dict) is matched to the columns of
+        ``preds`` by name; columns without a stake get 0. An array needs one value per
+        column.
+    eras : array-like, optional
+        One era label per row (any order); ``None``: one era.
+    method : {"average", "first", "ordinal"}
+        Tie handling of both rankings ("ordinal" = "first": ties by row order).
+
+    Returns
+    -------
+    Series (indexed like ``preds``) or 1-D array, in row order: uniform ranks in (0, 1).
+    """
+    method = _method_of(method)
+    lab, values = _preds_of(preds)
+    users = lab.column_labels()
+    weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
+    er = _eras_of(eras, lab.n_rows)
+    threads = n_threads_of(None)
+    ranks = _uniform_rank(values, er, method, threads)
+    out = _uniform_rank(ranks @ weights, er, method, threads)[:, 0]
+    if lab.index is not None:
+        return pd.Series(out, index=lab.index, name="metamodel")
+    return out
+
+
+def mmc(
+    preds: Any,
+    target: Any,
+    *,
+    metamodel: Any = None,
+    stakes: Any = None,
+    eras: Any = None,
+    bags: Any = None,
+    fraction: float = 0.5,
+    seed: Any = 0,
+    method: str = "average",
+    scale: float | str = 0.29**2,
+    preset: str | None = None,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
+) -> Any:
+    r"""Residual metamodel contribution (MMC2, the seed), per era.
+
+    Per era, for user i and metamodel M (both uniform-ranked, :math:`u = rank(p_i)`,
+    :math:`m = rank(M)`)::
+
+        r   = neutralize(u, m, proportion=1, intercept=True)
+        mmc = cov(r, target) / scale          (cov with ddof=1)
+            = [cov(u, t) - cov(u, m) cov(m, t) / var(m)] / scale
+
+    With ``bags``, each bag has its own stake-weighted metamodel; every user is scored
+    against every bag's metamodel (whether or not the user is in the bag) and the score
+    is the mean over bags.
+
+    Parameters
+    ----------
+    preds : array-like or DataFrame, shape (n, U)
+        One column of predictions per user.
+    target : array-like or Series, shape (n,)
+        The target (used raw).
+    metamodel : array-like or Series, shape (n,), optional
+        A given metamodel. Exactly one of ``metamodel`` and ``stakes``.
+    stakes : Series, dict or array-like, optional
+        Stakes of the columns of ``preds`` (see :func:`stake_weighted_metamodel`); the
+        metamodel is built from them per era (and per bag).
+    eras : array-like, optional
+        One era label per row (any order); ``None``: one era.
+    bags : None, int or boolean array (n_bags, U)
+        ``None``: one metamodel of all users. An int: that many bags of
+        ``round(fraction * U)`` users each, drawn without replacement with
+        ``numpy.random.default_rng(seed)``. A mask: explicit bags. The same bags serve
+        every era. Needs ``stakes``.
+    fraction : float in (0, 1]
+        Share of users in each drawn bag.
+    seed : int or numpy Generator seed
+        Seed of the bag draw.
+    method : {"average", "first", "ordinal"}
+        Tie handling of every ranking.
+    scale : float or "exact"
+        Divisor of the covariance; ``0.29**2`` (the seed) by default, ``"exact"`` = 1/12.
+    preset : {None, "legacy"}
+        ``"legacy"``: the seed-era example code: ``method="first"`` and the metamodel used
+        raw (not re-ranked).
+    n_threads : int, optional
+        Threads of the ranking kernel (default: all cores); the result does not depend
+        on it.
+    nan_policy : {"raise"}
+        NaN or infinite values raise ``ValueError``.
+
+    Returns
+    -------
+    ``eras=None``: a Series indexed by user (the columns of ``preds``; 0..U-1 for NumPy
+    input). Otherwise a DataFrame indexed by era label (sorted), one column per user.
+    """
+    _nan_policy_of(nan_policy)
+    method = _method_of(method)
+    if preset not in (None, "legacy"):
+        raise ValueError(f"preset: expected None or 'legacy', got {preset!r}")
+    rerank = True
+    if preset == "legacy":  # overrides method
+        method, rerank = "first", False
+    scale_value = _scale_of(scale)
+    fraction_value = _fraction_of(fraction)
+    threads = n_threads_of(n_threads)
+    if (metamodel is None) == (stakes is None):
+        raise TypeError("mmc: pass exactly one of metamodel= and stakes=")
+    lab, values = _preds_of(preds)
+    users = lab.column_labels()
+    t_lab, target_values = _column_of(target, "target", lab.n_rows)
+    _check_index(lab, t_lab, "target")
+    er = _eras_of(eras, lab.n_rows)
+    ranks = _uniform_rank(values, er, method, threads)
+    if metamodel is not None:
+        if bags is not None:
+            raise ValueError("bags: bagging needs stakes=, not a given metamodel")
+        m_lab, mm = _column_of(metamodel, "metamodel", lab.n_rows)
+        _check_index(lab, m_lab, "metamodel")
+        meta = mm[:, None]
+        if rerank:
+            meta = _uniform_rank(meta, er, method, threads)
+        meta_name = "metamodel"
+    else:
+        mask = _bags_of(bags, len(users), fraction_value, seed)
+        weights = _bag_weights(mask, _stakes_of(stakes, users))
+        meta = ranks @ weights
+        if rerank:
+            meta = _uniform_rank(meta, er, method, threads)
+        meta_name = "the stake-weighted metamodel"
+    n_bags = meta.shape[1]
+    out = np.empty((er.n_eras, len(users)))
+    for e in range(er.n_eras):
+        rows = _era_rows(er, e)
+        m_c = _centred(meta[rows])
+        t_c = target_values[rows] - target_values[rows].mean()
+        var_m = np.einsum("ij,ij->j", m_c, m_c)
+        flat = np.flatnonzero(var_m <= 0)
+        if flat.size:
+            where = f" of bag {int(flat[0])}" if n_bags > 1 else ""
+            raise ValueError(
+                f"{'metamodel' if metamodel is not None else 'stakes'}: {meta_name}"
+                f"{where} takes a single value in era {_label(er.labels[e])!r}"
+            )
+        beta = (m_c.T @ t_c) / var_m
+        v = t_c - m_c @ beta / n_bags
+        n = m_c.shape[0]
+        out[e] = (ranks[rows].T @ v) / ((n - 1) * scale_value)
+    return _per_era_result(out, er, users, eras)
+
+
+def _pearson_columns(x: np.ndarray, t_c: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of x with the centred t (NaN if x is flat)."""
+    x_c = _centred(x)
+    ss = np.einsum("ij,ij->j", x_c, x_c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (x_c.T @ t_c) / np.sqrt(ss * (t_c @ t_c))
+    corr[ss <= 0] = np.nan
+    return corr
+
+
+def mmc_loo(
+    preds: Any,
+    target: Any,
+    stakes: Any,
+    *,
+    eras: Any = None,
+    bags: Any = None,
+    fraction: float = 0.5,
+    seed: Any = 0,
+    method: str = "average",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Leave-one-out MMC (MMC1, the original metamodel contribution), per era.
+
+    For user i and each bag b that contains i::
+
+        mmc_b,i = Pearson(rank(M_b), t) - Pearson(rank(M_b without i), t)
+
+    where ``M_b`` is the stake-weighted metamodel of the bag's users (see
+    :func:`stake_weighted_metamodel`) and ``M_b without i`` that of the bag's other
+    users. A user's score is the mean over the bags that contain it: NaN if none does,
+    or if for one of them the other users have no stake (the metamodel without i is
+    undefined) or their metamodel is constant in the era. A user of stake 0 leaves the
+    metamodel unchanged and scores exactly 0 in its bags.
+
+    Parameters
+    ----------
+    preds, target, stakes, eras, bags, fraction, seed, method, n_threads
+        As in :func:`mmc`. The target must not be constant in an era.
+
+    Returns
+    -------
+    As :func:`mmc`.
+    """
+    method = _method_of(method)
+    fraction_value = _fraction_of(fraction)
+    threads = n_threads_of(n_threads)
+    lab, values = _preds_of(preds)
+    users = lab.column_labels()
+    t_lab, target_values = _column_of(target, "target", lab.n_rows)
+    _check_index(lab, t_lab, "target")
+    stake_values = _stakes_of(stakes, users)
+    er = _eras_of(eras, lab.n_rows)
+    mask = _bags_of(bags, len(users), fraction_value, seed)
+    weights = _bag_weights(mask, stake_values)
+    ranks = _uniform_rank(values, er, method, threads)
+    t_c_eras = []
+    for e in range(er.n_eras):
+        t = target_values[_era_rows(er, e)]
+        t_c = t - t.mean()
+        if not (t_c @ t_c) > 0:
+            raise ValueError(
+                f"target: constant in era {_label(er.labels[e])!r}, so its Pearson "
+                "correlation is undefined"
+            )
+        t_c_eras.append(t_c)
+    total = np.zeros((er.n_eras, len(users)))
+    count = np.zeros(len(users))
+    for b in range(mask.shape[0]):
+        members = np.flatnonzero(mask[b])
+        count[members] += 1
+        s = stake_values[members]
+        movers = members[s > 0]  # zero-stake members leave M_b unchanged: exactly 0
+        if movers.size == 0:
+            continue
+        s_movers = stake_values[movers]
+        rest = s.sum() - s_movers
+        # column c: normalized stakes of the bag without movers[c]
+        loo = np.repeat(s[:, None], movers.size, axis=1)
+        loo[np.searchsorted(members, movers), np.arange(movers.size)] = 0.0
+        defined = rest > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loo = loo / np.where(defined, rest, 1.0)
+        meta = np.column_stack([ranks @ weights[:, b], ranks[:, members] @ loo])
+        meta = _uniform_rank(meta, er, method, threads)
+        for e in range(er.n_eras):
+            corr = _pearson_columns(meta[_era_rows(er, e)], t_c_eras[e])
+            diff = corr[0] - corr[1:]
+            diff[~defined] = np.nan
+            total[e, movers] += diff
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / np.where(count > 0, count, np.nan)
+    return _per_era_result(out, er, users, eras)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -309,11 +308,22 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     """The source document's ``neutralize_series``, with its erratum fixed.
 
     Neutralizes one Series against one other: appends a constant column equal to
-    ``mean(series)`` to ``by`` and removes ``proportion`` times the fitted values
-    (the document's code subtracted the coefficients instead). Equal to
-    ``neutralize(series, by, intercept=True)`` whenever ``mean(series) != 0``; when the
-    mean is exactly 0 the appended column is all zeros, so, as in the document, no
-    intercept is fitted.
+    ``mean(series)`` to ``by`` and removes ``proportion`` times the least-squares fit
+    (``lstsq(..., rcond=1e-6)``); the document's code subtracted the coefficients instead
+    of ``exposures @ coefficients``. Equal to ``neutralize(series, by)`` (with intercept)
+    whenever ``mean(series)`` is not ~0; when it is 0 (or so small that the rcond cut
+    drops it) the appended column carries nothing and, as in the document, no intercept
+    is fitted. A two-column problem: solved directly, no per-era machinery.
+
+    Parameters
+    ----------
+    series : Series or 1-D array
+    by : Series or 1-D array, same length
+    proportion : float in [0, 1]
+
+    Returns
+    -------
+    Series with ``series``' index and name.
     """
     if not isinstance(series, pd.Series):
         series = pd.Series(np.asarray(series))
@@ -321,11 +331,13 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     b_lab = _exposures(by, s_lab.n_rows, "by")
     if b_lab.n_cols != 1:
         raise ValueError(f"by: expected one column, got {b_lab.n_cols}")
-    props, _ = proportions_of(proportion)
-    if not isinstance(proportion, numbers.Real):
+    props, scalar = proportions_of(proportion)
+    if not scalar:
         raise TypeError(f"proportion: expected a number in [0, 1], got {proportion!r}")
-    intercept = float(np.mean(s_values)) != 0.0
-    out = neutralize(
-        s_values[:, 0], b_lab.values, proportion=props[0], intercept=intercept
+    scores = s_values
+    exposures = np.hstack(
+        [as_float64(b_lab.values), np.full((s_lab.n_rows, 1), np.mean(scores))]
     )
-    return pd.Series(out, index=series.index, name=series.name)
+    coefficients = np.linalg.lstsq(exposures, scores, rcond=_RCOND)[0]
+    corrected = scores - props[0] * (exposures @ coefficients)
+    return pd.Series(corrected[:, 0], index=series.index, name=series.name)

@@ -1,3 +1,649 @@
-"""Placeholder: filled in by the scoring work."""
+"""Per-era ranks, Gaussian scores and the scores built on them (corr, numerai_corr, MMC).
 
-__all__: list[str] = []
+Return convention of every scoring function: with ``eras=None`` a :class:`pandas.Series`
+indexed by the prediction columns (a float for 1-D input); with ``eras`` a
+:class:`pandas.DataFrame` indexed by era label (sorted), one column per prediction
+column. NumPy 2-D input gets columns ``0..m-1``. Row-wise transforms (:func:`rank`,
+:func:`gaussianize`, :func:`power`) return the input's kind and shape, in input row
+order.
+
+``nan_policy="raise"`` (the default) refuses NaN in any input with a ValueError naming
+the argument, the count and the first column; ``"omit"`` scores each prediction column
+on its own rows where it and the other row-wise inputs are not NaN, exactly as if it had
+been scored alone on those rows (a column-era left with fewer than 2 rows scores NaN).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._validate import (
+    Labeled,
+    as_float64,
+    as_kernel_matrix,
+    check_finite,
+    check_rows,
+    eras_of,
+    labeled,
+    n_threads_of,
+)
+
+__all__ = [
+    "corr",
+    "correlation_contribution",
+    "covariance",
+    "gaussianize",
+    "neutral_contribution",
+    "numerai_corr",
+    "pearson",
+    "power",
+    "rank",
+    "stake_weight",
+]
+
+_RANK_METHODS = {"average": 0, "first": 1, "ordinal": 1}
+# TargetMode in stats.hpp
+_RAW, _CENTER, _CENTER_POWER, _CONTRIBUTION = 0, 1, 2, 3
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _method_code(method: Any) -> int:
+    if not isinstance(method, str) or method not in _RANK_METHODS:
+        raise ValueError(
+            f"method: expected one of {sorted(_RANK_METHODS)}, got {method!r}"
+        )
+    return _RANK_METHODS[method]
+
+
+def _nan_policy(nan_policy: Any) -> str:
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
+    return str(nan_policy)
+
+
+def _top_bottom(top_bottom: Any) -> int:
+    """0 means every row; otherwise a positive count of rows at each end."""
+    if top_bottom is None:
+        return 0
+    if isinstance(top_bottom, bool) or not isinstance(top_bottom, numbers.Integral):
+        raise TypeError(f"top_bottom: expected a positive int or None, got {top_bottom!r}")
+    if top_bottom < 0:
+        raise ValueError(f"top_bottom: expected a positive int or None, got {top_bottom}")
+    return int(top_bottom)
+
+
+def _vector(x: Any, name: str, preds: Labeled, preds_name: str = "preds") -> np.ndarray:
+    """A row-aligned 1-D float64 vector (target, metamodel), checked against preds."""
+    lab = labeled(x, name)
+    if lab.n_cols != 1:
+        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
+    check_rows(name, lab.n_rows, preds.n_rows, preds_name)
+    if lab.index is not None and preds.index is not None and not lab.index.equals(preds.index):
+        raise ValueError(
+            f"{name}: its index differs from the index of {preds_name}; align them first"
+        )
+    return as_float64(lab.values[:, 0])
+
+
+def _check_no_inf(values: np.ndarray, name: str) -> None:
+    if values.dtype.kind == "f" and np.isinf(values).any():
+        raise ValueError(f"{name}: contains infinite values")
+
+
+def _check_vector_finite(v: np.ndarray, name: str, policy: str) -> None:
+    if policy == "raise":
+        bad = int(np.count_nonzero(~np.isfinite(v)))
+        if bad:
+            raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+    else:
+        _check_no_inf(v, name)
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Rows grouped by era number (codes), as the kernels want them."""
+
+    codes: np.ndarray  # era number of each row
+    n_eras: int
+    order: np.ndarray
+    offsets: np.ndarray
+
+    @staticmethod
+    def of(codes: np.ndarray, n_eras: int) -> _Groups:
+        order = np.argsort(codes, kind="stable").astype(np.int64)
+        offsets = np.zeros(n_eras + 1, dtype=np.int64)
+        np.cumsum(np.bincount(codes, minlength=n_eras), out=offsets[1:])
+        return _Groups(codes, n_eras, order, offsets)
+
+    def subset(self, mask: np.ndarray) -> _Groups:
+        return _Groups.of(self.codes[mask], self.n_eras)
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def _groups(eras: Any, n_rows: int) -> tuple[_Groups, pd.Index]:
+    er = eras_of(eras, n_rows)
+    codes = np.empty(n_rows, dtype=np.int64)
+    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
+    return _Groups(codes, er.n_eras, er.order, er.offsets), er.labels
+
+
+def _check_era_sizes(groups: _Groups, labels: pd.Index, what: str) -> None:
+    small = np.flatnonzero(groups.sizes() < 2)
+    if small.size:
+        raise ValueError(
+            f"eras: era {labels[small[0]]!r} has {groups.sizes()[small[0]]} row(s); "
+            f"{what} needs at least 2 rows per era ({small.size} era(s) too small)"
+        )
+
+
+def _check_metamodel(mm: np.ndarray, groups: _Groups, labels: pd.Index) -> None:
+    """ValueError when the metamodel takes a single value in some era (ignoring NaN)."""
+    for e in range(groups.n_eras):
+        vals = mm[groups.order[groups.offsets[e] : groups.offsets[e + 1]]]
+        vals = vals[~np.isnan(vals)]
+        if vals.size and vals.min() == vals.max():
+            raise ValueError(
+                f"metamodel: takes a single value ({vals[0]!r}) in era {labels[e]!r}; "
+                "a contribution beyond it is undefined"
+            )
+
+
+# kernel(values (n x m), vectors, extra rows, groups, n_threads) -> (n_eras x m)
+_Kernel = Callable[[np.ndarray, list[np.ndarray], Any, _Groups, int], np.ndarray]
+
+
+def _score(
+    kernel: _Kernel,
+    lab: Labeled,
+    vectors: Sequence[np.ndarray],
+    extra: Any,
+    groups: _Groups,
+    policy: str,
+    n_threads: int,
+) -> np.ndarray:
+    """Runs the kernel on every column; under "omit", each column on its own rows."""
+    values = as_kernel_matrix(lab.values)
+    if policy == "raise":
+        return kernel(values, list(vectors), extra, groups, n_threads)
+    common = np.ones(lab.n_rows, dtype=bool)
+    for v in vectors:
+        common &= ~np.isnan(v)
+    col_nan = np.isnan(values).any(axis=0) if values.dtype.kind == "f" else np.zeros(
+        lab.n_cols, dtype=bool
+    )
+    out = np.full((groups.n_eras, lab.n_cols), np.nan)
+
+    def run(cols: np.ndarray, mask: np.ndarray) -> None:
+        sub = groups.subset(mask)
+        block = values[np.ix_(mask, cols)]
+        res = kernel(
+            block,
+            [v[mask] for v in vectors],
+            None if extra is None else extra[mask],
+            sub,
+            n_threads,
+        )
+        res[sub.sizes() < 2, :] = np.nan
+        out[:, cols] = res
+
+    clean = np.flatnonzero(~col_nan)
+    if clean.size:
+        if common.all():
+            out[:, clean] = kernel(
+                values[:, clean], list(vectors), extra, groups, n_threads
+            )
+        elif common.any():
+            run(clean, common)
+    for j in np.flatnonzero(col_nan):
+        mask = common & ~np.isnan(values[:, j])
+        if mask.any():
+            run(np.array([j]), mask)
+    return out
+
+
+def _wrap_scores(out: np.ndarray, lab: Labeled, eras: Any, labels: pd.Index) -> Any:
+    columns = lab.column_labels()
+    if eras is None:
+        if lab.was_1d:
+            return float(out[0, 0])
+        return pd.Series(out[0], index=columns)
+    return pd.DataFrame(out, index=labels, columns=columns)
+
+
+def _setup(
+    preds: Any,
+    target: Any,
+    eras: Any,
+    nan_policy: Any,
+    n_threads: Any,
+) -> tuple[Labeled, np.ndarray, _Groups, pd.Index, str, int]:
+    policy = _nan_policy(nan_policy)
+    threads = n_threads_of(n_threads)
+    lab = labeled(preds, "preds")
+    t = _vector(target, "target", lab)
+    groups, labels = _groups(eras, lab.n_rows)
+    if policy == "raise":
+        check_finite(lab, "preds")
+        _check_era_sizes(groups, labels, "this score")
+    else:
+        _check_no_inf(lab.values, "preds")
+    _check_vector_finite(t, "target", policy)
+    return lab, t, groups, labels, policy, threads
+
+
+# ------------------------------------------------------------------ row-wise transforms
+
+
+def rank(
+    x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None
+) -> Any:
+    r"""Uniform rank of each column within each era.
+
+    .. math:: u = (r - 0.5) / n
+
+    with :math:`r` the 1-based rank within the era and :math:`n` the number of non-NaN
+    values of the column in the era (pandas' ``(rank - 0.5) / count``).
+
+    Parameters
+    ----------
+    x : array-like, Series or DataFrame, shape (n,) or (n, m)
+        Values to rank (int8..int64, float32 or float64). NaN stays NaN and is not
+        counted.
+    eras : array-like, optional
+        One era label per row (any order). ``None``: one era.
+    method : {"average", "first", "ordinal"}
+        ``"average"``: ties share their average rank (tie-kept, official).
+        ``"first"``/``"ordinal"``: ties broken by row order within the era.
+    n_threads : int, optional
+        Threads over (era, column) tasks (default: all cores); the result does not
+        depend on it.
+
+    Returns
+    -------
+    float64 values in (0, 1), the same kind, shape and row order as ``x``.
+    """
+    return _rank_transform(x, eras, method, False, 1.0, n_threads)
+
+
+def gaussianize(
+    x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None
+) -> Any:
+    r"""Gaussian score of the uniform rank of each column within each era.
+
+    .. math:: g = \Phi^{-1}\big((r - 0.5) / n\big)
+
+    :math:`\Phi^{-1}` agrees with ``scipy.special.ndtri`` to about 1e-15 relative
+    (Wichura's AS 241). Parameters as :func:`rank`.
+
+    Returns
+    -------
+    float64 values, the same kind, shape and row order as ``x``.
+    """
+    return _rank_transform(x, eras, method, True, 1.0, n_threads)
+
+
+def _rank_transform(
+    x: Any, eras: Any, method: str, gaussian: bool, p: float, n_threads: Any
+) -> Any:
+    code = _method_code(method)
+    threads = n_threads_of(n_threads)
+    lab = labeled(x, "x")
+    er = eras_of(eras, lab.n_rows)
+    out = _core.rank_columns(
+        as_kernel_matrix(lab.values), er.order, er.offsets, code, gaussian, p, threads
+    )
+    return lab.wrap_rows(out)
+
+
+def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
+    r"""Signed power, element-wise.
+
+    .. math:: \operatorname{sign}(x)\,|x|^p
+
+    Parameters
+    ----------
+    x : array-like, Series or DataFrame
+        Any real dtype; NaN stays NaN.
+    p : float
+        Exponent, finite and > 0 (1.5 is the official "p15").
+
+    Returns
+    -------
+    float64 values, the same kind, shape and row order as ``x``.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p: expected a positive number, got {p!r}")
+    if not (np.isfinite(p) and p > 0):
+        raise ValueError(f"p: expected a finite number > 0, got {p!r}")
+    threads = n_threads_of(n_threads)
+    lab = labeled(x, "x")
+    out = _core.signed_power(as_kernel_matrix(lab.values), float(p), threads)
+    return lab.wrap_rows(out)
+
+
+# ---------------------------------------------------------------------------- scores
+
+
+def _pearson_kernel(covariance: bool) -> _Kernel:
+    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
+        return _core.pearson_columns(values, vectors[0], g.order, g.offsets, covariance, threads)
+
+    return kernel
+
+
+def pearson(
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Pearson correlation of each prediction column with the target, per era.
+
+    .. math:: \rho = \frac{\sum (p - \bar p)(t - \bar t)}
+                         {\sqrt{\sum (p - \bar p)^2 \sum (t - \bar t)^2}}
+
+    as ``numpy.corrcoef``; NaN when either side is constant in the era.
+
+    Parameters
+    ----------
+    preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+    target : array-like or Series, shape (n,)
+    eras : array-like, optional
+        One era label per row (any order). ``None``: one era.
+    nan_policy : {"raise", "omit"}
+    n_threads : int, optional
+
+    Returns
+    -------
+    Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
+    """
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    out = _score(_pearson_kernel(False), lab, [t], None, groups, policy, threads)
+    return _wrap_scores(out, lab, eras, labels)
+
+
+def covariance(
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Covariance (ddof=1) of each prediction column with the target, per era.
+
+    .. math:: \frac{1}{n - 1} \sum (p - \bar p)(t - \bar t)
+
+    as ``numpy.cov``. Parameters and return value as :func:`pearson`.
+    """
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    out = _score(_pearson_kernel(True), lab, [t], None, groups, policy, threads)
+    return _wrap_scores(out, lab, eras, labels)
+
+
+def _rank_corr_kernel(
+    method: int, gaussian: bool, p: float, target_mode: int, target_p: float, tb: int
+) -> _Kernel:
+    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
+        t = _core.prepare_target(vectors[0], g.order, g.offsets, target_mode, target_p)
+        return _core.rank_correlation_columns(
+            values, t, g.order, g.offsets, method, gaussian, p, tb, threads
+        )
+
+    return kernel
+
+
+def corr(
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Legacy Numerai correlation: Pearson of the tie-broken uniform rank with the raw
+    target, per era.
+
+    .. math:: \operatorname{corr} = \rho\big(\operatorname{rank}_{first}(p),\ t\big)
+
+    Ties in ``preds`` are broken by row order within the era (the seed-era
+    ``rank(pct=True, method="first")``). Parameters and return value as :func:`pearson`.
+    """
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    kernel = _rank_corr_kernel(1, False, 1.0, _RAW, 1.0, 0)
+    out = _score(kernel, lab, [t], None, groups, policy, threads)
+    return _wrap_scores(out, lab, eras, labels)
+
+
+def numerai_corr(
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    top_bottom: int | None = None,
+    target_pow15: bool = True,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Official Numerai correlation (numerai-tools ``numerai_corr``), per era.
+
+    .. math::
+        t' = \operatorname{p15}(t - \bar t), \quad
+        p' = \operatorname{p15}\big(\Phi^{-1}(\operatorname{rank}_{avg}(p))\big), \quad
+        \operatorname{numerai\_corr} = \rho(p', t')
+
+    with :math:`\operatorname{p15}(x) = \operatorname{sign}(x)|x|^{1.5}`.
+
+    Parameters
+    ----------
+    preds, target, eras, nan_policy, n_threads
+        As :func:`pearson`.
+    top_bottom : int, optional
+        Only the ``top_bottom`` highest and ``top_bottom`` lowest transformed
+        predictions of each era take part (ties: a stable sort, row order within the
+        era). When ``2 * top_bottom >= n`` every row takes part.
+    target_pow15 : bool
+        Raise the centred target to the power 1.5 (default). ``False`` for returns.
+    """
+    tb = _top_bottom(top_bottom)
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    mode = _CENTER_POWER if target_pow15 else _CENTER
+    kernel = _rank_corr_kernel(0, True, 1.5, mode, 1.5, tb)
+    out = _score(kernel, lab, [t], None, groups, policy, threads)
+    return _wrap_scores(out, lab, eras, labels)
+
+
+def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
+    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
+        target, mm = vectors
+        p = _core.rank_columns(values, g.order, g.offsets, 0, True, 1.0, threads)
+        m = _core.rank_columns(mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads)
+        if neutralize_to:
+            from .neutralization import neutralize
+
+            both = np.hstack([p, m])
+            both = neutralize(both, extra, eras=g.codes, n_threads=threads)
+            p, m = both[:, :-1], both[:, -1:]
+            _check_neutral_metamodel(m[:, 0], g)
+        t = _core.prepare_target(target, g.order, g.offsets, _CONTRIBUTION, 1.0)
+        return _core.contribution_columns(
+            np.ascontiguousarray(p), np.ascontiguousarray(m[:, 0]), t, g.order, g.offsets,
+            tb, threads,
+        )
+
+    return kernel
+
+
+def _check_neutral_metamodel(m: np.ndarray, g: _Groups) -> None:
+    for e in range(g.n_eras):
+        rows = g.order[g.offsets[e] : g.offsets[e + 1]]
+        if rows.size >= 2 and not np.any(np.abs(m[rows]) > 1e-9):
+            raise ValueError(
+                f"metamodel: is fully explained by the neutralizers in era number {e}; "
+                "a contribution beyond it is undefined"
+            )
+
+
+def _contribution_setup(
+    preds: Any, metamodel: Any, target: Any, eras: Any, nan_policy: Any, n_threads: Any
+) -> tuple[Labeled, np.ndarray, np.ndarray, _Groups, pd.Index, str, int]:
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    mm = _vector(metamodel, "metamodel", lab)
+    _check_vector_finite(mm, "metamodel", policy)
+    _check_metamodel(mm, groups, labels)
+    return lab, t, mm, groups, labels, policy, threads
+
+
+def correlation_contribution(
+    preds: Any,
+    metamodel: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    top_bottom: int | None = None,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Official MMC (BMC when the metamodel is a benchmark), per era.
+
+    .. math::
+        p = \Phi^{-1}(\operatorname{rank}_{avg}(\text{preds})),\quad
+        m = \Phi^{-1}(\operatorname{rank}_{avg}(\text{metamodel})),\quad
+        p_\perp = p - m \frac{p^\top m}{m^\top m}
+
+    The target is multiplied by 4 when every value of the era lies in [0, 1], then
+    centred (:math:`t_c`); the score is :math:`t_c^\top p_\perp / n`. Equal to
+    numerai-tools 0.7.2 ``correlation_contribution`` on each era.
+
+    Parameters
+    ----------
+    preds, target, eras, nan_policy, n_threads
+        As :func:`pearson`.
+    metamodel : array-like or Series, shape (n,)
+        Must take at least two distinct values in every era (ValueError otherwise).
+    top_bottom : int, optional
+        Only the ``top_bottom`` lowest and highest :math:`p_\perp` of the era take part,
+        and the sum is divided by ``2 * top_bottom`` (all rows when that is >= n).
+    """
+    tb = _top_bottom(top_bottom)
+    lab, t, mm, groups, labels, policy, threads = _contribution_setup(
+        preds, metamodel, target, eras, nan_policy, n_threads
+    )
+    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads)
+    return _wrap_scores(out, lab, eras, labels)
+
+
+def neutral_contribution(
+    preds: Any,
+    metamodel: Any,
+    neutralizers: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    top_bottom: int | None = None,
+    nan_policy: str = "raise",
+    n_threads: int | None = None,
+) -> Any:
+    r"""Official neutral contribution (numerai-tools 0.7 ``neutral_contribution``).
+
+    As :func:`correlation_contribution`, but the gaussianized predictions and metamodel
+    are each neutralized (per era, with an intercept, proportion 1; see
+    :func:`neutralkit.neutralize`) to ``neutralizers`` before the orthogonalization.
+
+    Parameters
+    ----------
+    neutralizers : array-like or DataFrame, shape (n, k)
+        Must be finite whatever ``nan_policy`` is.
+    """
+    tb = _top_bottom(top_bottom)
+    lab, t, mm, groups, labels, policy, threads = _contribution_setup(
+        preds, metamodel, target, eras, nan_policy, n_threads
+    )
+    nlab = labeled(neutralizers, "neutralizers")
+    check_rows("neutralizers", nlab.n_rows, lab.n_rows, "preds")
+    if (
+        nlab.index is not None
+        and lab.index is not None
+        and not nlab.index.equals(lab.index)
+    ):
+        raise ValueError("neutralizers: its index differs from the index of preds")
+    check_finite(nlab, "neutralizers")
+    out = _score(
+        _contribution_kernel(tb, True), lab, [t, mm], nlab.values, groups, policy, threads
+    )
+    return _wrap_scores(out, lab, eras, labels)
+
+
+# ----------------------------------------------------------------------- metamodel
+
+
+def stake_weight(preds: Any, stakes: Any) -> Any:
+    r"""Stake-weighted average of prediction columns (official ``stake_weight``).
+
+    .. math:: M = \frac{\sum_j s_j\, p_j}{\sum_j s_j}
+
+    No ranking (the seed's metamodel ranks first; see neutralkit.metamodel).
+
+    Parameters
+    ----------
+    preds : DataFrame or 2-D array, shape (n, m)
+    stakes : Series indexed by column names of ``preds`` (only those columns are used),
+        or an array of m stakes aligned with the columns. Non-negative, finite, with a
+        positive sum.
+
+    Returns
+    -------
+    Series with the index of ``preds`` (1-D array for NumPy input).
+    """
+    lab = labeled(preds, "preds")
+    columns = lab.column_labels()
+    if isinstance(stakes, pd.Series):
+        if stakes.index.has_duplicates:
+            raise ValueError("stakes: duplicated names in its index")
+        missing = [c for c in stakes.index if c not in columns]
+        if missing:
+            raise ValueError(f"stakes: names not among the columns of preds: {missing[:5]!r}")
+        positions = columns.get_indexer(stakes.index)
+        raw = stakes.to_numpy()
+    else:
+        raw = np.asarray(stakes)
+        if raw.ndim != 1 or raw.shape[0] != lab.n_cols:
+            raise ValueError(
+                f"stakes: expected {lab.n_cols} stakes (one per column of preds), "
+                f"got shape {raw.shape}"
+            )
+        positions = np.arange(lab.n_cols)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"stakes: expected numbers, got dtype {raw.dtype}")
+    w = raw.astype(np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"stakes: contains {int(np.sum(~np.isfinite(w)))} NaN or infinite value(s)")
+    if np.any(w < 0):
+        raise ValueError(f"stakes: contains {int(np.sum(w < 0))} negative value(s)")
+    total = w.sum()
+    if not total > 0:
+        raise ValueError("stakes: sum to 0; at least one stake must be positive")
+    used = as_float64(lab.values[:, positions])
+    if not np.all(np.isfinite(used)):
+        bad = np.flatnonzero(~np.isfinite(used).all(axis=0))[0]
+        raise ValueError(
+            f"preds: contains NaN or infinite values; first in column "
+            f"{columns[positions[bad]]!r}"
+        )
+    out = (used @ w) / total
+    if lab.kind == "ndarray":
+        return out
+    return pd.Series(out, index=lab.index)

@@ -39,6 +39,9 @@ struct NeutralizeOptions {
     // the unit-scaled problem falls below this (the era is then too close to singular
     // for normal equations to meet the 1e-9 accuracy goal).
     double min_pivot = 1e-9;
+    // ... and do one step of iterative refinement when it falls below this (the error of
+    // normal equations grows with the condition number; above this it is ~1e-13).
+    double refine_below = 0.05;
     int n_threads = 1;
 };
 
@@ -47,6 +50,7 @@ struct NeutralizeOptions {
 // left out before factorizing (with intercept=false only all-zero columns are).
 struct EraSolver {
     EraPath path = EraPath::NoExposure;
+    bool refine = false;
     Index rows = 0;
     std::vector<Index> kept;
     Eigen::VectorXd mean;   // column means of the kept columns (zeros without intercept)
@@ -107,58 +111,116 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
     return s;
 }
 
-// The era's kept columns as float64, centred when there is an intercept.
-template <class T>
-void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                    const EraSolver& solver, RowMatrixXd& xd) {
-    const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
-    xd.resize(n, kk);
-    for (Index i = 0; i < n; ++i) {
-        const Index r = eras.row(e, i);
-        double* dst = xd.row(i).data();
-        for (Index c = 0; c < kk; ++c)
-            dst[c] = static_cast<double>(x(r, solver.kept[c])) - solver.mean[c];
+// Rows are streamed in chunks of this many: a chunk of int8 rows converted to float64
+// fits in cache, so no n x k float64 copy of an era is ever made on the fast path.
+constexpr Index kChunkRows = 256;
+
+// dst = rows [i0, i0 + rows) of era e, kept columns only, minus `mean` (if given).
+template <class T, class S>
+void load_chunk(const StridedMatrix<T>& x, const EraIndex& eras, Index e, Index i0, Index rows,
+                const std::vector<Index>& kept, const Eigen::VectorXd* mean,
+                Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& dst) {
+    const Index kk = static_cast<Index>(kept.size());
+    dst.resize(rows, kk);
+    const bool contiguous = x.col_stride == 1 && kk == x.cols;
+    for (Index i = 0; i < rows; ++i) {
+        const Index r = eras.row(e, i0 + i);
+        S* out = dst.row(i).data();
+        if (contiguous) {
+            const T* src = x.data + r * x.row_stride;
+            for (Index c = 0; c < kk; ++c) out[c] = static_cast<S>(src[c]);
+        } else {
+            for (Index c = 0; c < kk; ++c) out[c] = static_cast<S>(x(r, kept[c]));
+        }
+        if (mean) {
+            for (Index c = 0; c < kk; ++c) out[c] = static_cast<S>(out[c] - (*mean)[c]);
+        }
     }
 }
 
-// Exact Gram matrix of small-integer data: entries and every partial sum are integers
-// below 2^24, so a float32 product (twice the float64 rate) has no rounding at all.
+// The era's kept columns as float64, centred when there is an intercept (QR paths).
 template <class T>
-Eigen::MatrixXd exact_integer_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                                   const EraSolver& solver, const std::vector<double>& sum,
-                                   bool intercept) {
+void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                    const EraSolver& solver, RowMatrixXd& xd) {
+    load_chunk(x, eras, e, 0, eras.size(e), solver.kept, &solver.mean, xd);
+}
+
+// Gram matrix of the era's centred kept columns, accumulated chunk by chunk.
+// Small-integer data take an exact route: entries and every partial sum are integers
+// below 2^24, so a float32 product (twice the float64 rate) has no rounding at all, and
+// the centring (n * G - s s^T) / n is an exact integer in float64 until the division.
+template <class T>
+Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                             const EraSolver& solver, const std::vector<double>& sum,
+                             bool exact_f32, bool intercept) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
-    RowMatrixXf xf(n, kk);
-    for (Index i = 0; i < n; ++i) {
-        const Index r = eras.row(e, i);
-        float* dst = xf.row(i).data();
-        for (Index c = 0; c < kk; ++c) dst[c] = static_cast<float>(x(r, solver.kept[c]));
+    if (exact_f32) {
+        Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
+        RowMatrixXf chunk;
+        for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+            load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, nullptr, chunk);
+            gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
+        }
+        Eigen::MatrixXd g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
+        if (intercept) {
+            const double nn = static_cast<double>(n);
+            for (Index b = 0; b < kk; ++b)
+                for (Index a = 0; a < kk; ++a)
+                    g(a, b) = (nn * g(a, b) - sum[solver.kept[a]] * sum[solver.kept[b]]) / nn;
+        }
+        return g;
     }
-    Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
-    gf.selfadjointView<Eigen::Lower>().rankUpdate(xf.transpose());
-    Eigen::MatrixXd g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
-    if (intercept) {
-        // Centred Gram = (n * G - s s^T) / n: the bracket is an exact integer in float64
-        // (below 2^53), so the only rounding is the final division.
-        const double nn = static_cast<double>(n);
-        for (Index b = 0; b < kk; ++b)
-            for (Index a = 0; a < kk; ++a)
-                g(a, b) = (nn * g(a, b) - sum[solver.kept[a]] * sum[solver.kept[b]]) / nn;
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(kk, kk);
+    RowMatrixXd chunk;
+    for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver.mean, chunk);
+        g.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
     }
-    return g;
+    return g.selfadjointView<Eigen::Lower>().toDenseMatrix();
+}
+
+// Relative size below which a residual's standard deviation counts as zero.
+constexpr double kNoSpread = 1e-10;
+
+template <class Col>
+double sample_std(const Col& col) {
+    const Index n = col.size();
+    if (n < 2) return 0.0;
+    return std::sqrt((col.array() - col.mean()).square().sum() / static_cast<double>(n - 1));
 }
 
 inline double min_squared_diagonal(const Eigen::MatrixXd& tri) {
     return tri.diagonal().cwiseAbs2().minCoeff();
 }
 
+// resid -= Xc S solve(S Xc^T resid), streaming the era's rows in chunks.
+template <class T>
+void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                   RowMatrixXd& resid) {
+    const Index n = s.rows, kk = static_cast<Index>(s.kept.size());
+    Eigen::MatrixXd rhs = Eigen::MatrixXd::Zero(kk, resid.cols());
+    RowMatrixXd chunk;
+    for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+        const Index rows = std::min(kChunkRows, n - i0);
+        load_chunk(x, eras, e, i0, rows, s.kept, &s.mean, chunk);
+        rhs.noalias() += chunk.transpose() * resid.middleRows(i0, rows);
+    }
+    rhs = s.scale.asDiagonal() * rhs;
+    s.llt.solveInPlace(rhs);
+    rhs = s.scale.asDiagonal() * rhs;
+    for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+        const Index rows = std::min(kChunkRows, n - i0);
+        load_chunk(x, eras, e, i0, rows, s.kept, &s.mean, chunk);
+        resid.middleRows(i0, rows).noalias() -= chunk * rhs;
+    }
+}
+
 }  // namespace detail
 
-// Factorizes one era. Fills `xd` with the era's centred kept columns (float64), which
-// solve_era needs for the Cholesky path.
+// Factorizes one era.
 template <class T>
 EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                        const NeutralizeOptions& opt, RowMatrixXd& xd) {
+                        const NeutralizeOptions& opt) {
     EraSolver s;
     const Index n = eras.size(e);
     s.rows = n;
@@ -172,7 +234,6 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     s.mean = Eigen::VectorXd::Zero(kk);
     if (opt.intercept)
         for (Index c = 0; c < kk; ++c) s.mean[c] = stats.sum[s.kept[c]] / static_cast<double>(n);
-    detail::gather_centred(x, eras, e, s, xd);
     if (kk == 0) {
         s.path = EraPath::NoExposure;
         return s;
@@ -186,30 +247,28 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     if (method == Method::Cholesky) {
         const double nmax = static_cast<double>(n) * stats.max_abs;
         const bool exact_f32 = detail::is_integer_v<T> && nmax * stats.max_abs < 16777216.0 &&
-                               nmax * static_cast<double>(n) * stats.max_abs < 9.0e15;
-        Eigen::MatrixXd g;
-        if (exact_f32) {
-            g = detail::exact_integer_gram(x, eras, e, s, stats.sum, opt.intercept);
-        } else {
-            g = Eigen::MatrixXd::Zero(kk, kk);
-            g.selfadjointView<Eigen::Lower>().rankUpdate(xd.transpose());
-            g = g.selfadjointView<Eigen::Lower>().toDenseMatrix();
-        }
+                               nmax * nmax < 9.0e15;
+        Eigen::MatrixXd g = detail::centred_gram(x, eras, e, s, stats.sum, exact_f32, opt.intercept);
         s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
         if (s.scale.allFinite()) {
             g = s.scale.asDiagonal() * g * s.scale.asDiagonal();
             s.llt.compute(g);
-            if (s.llt.info() == Eigen::Success &&
-                detail::min_squared_diagonal(s.llt.matrixLLT()) >= opt.min_pivot) {
-                s.path = EraPath::Cholesky;
-                return s;
+            if (s.llt.info() == Eigen::Success) {
+                const double pivot = detail::min_squared_diagonal(s.llt.matrixLLT());
+                if (pivot >= opt.min_pivot) {
+                    s.path = EraPath::Cholesky;
+                    s.refine = pivot < opt.refine_below;
+                    return s;
+                }
             }
         }
         method = Method::Pivoted;
     }
-    s.scale = xd.colwise().norm().transpose().cwiseInverse();
-    if (!s.scale.allFinite()) s.scale = s.scale.unaryExpr([](double v) { return std::isfinite(v) ? v : 1.0; });
-    const Eigen::MatrixXd scaled = xd * s.scale.asDiagonal();
+    RowMatrixXd xd;
+    detail::gather_centred(x, eras, e, s, xd);
+    Eigen::VectorXd norms = xd.colwise().norm().transpose();
+    for (Index c = 0; c < kk; ++c) norms[c] = norms[c] > 0.0 ? 1.0 / norms[c] : 1.0;
+    const Eigen::MatrixXd scaled = xd * norms.asDiagonal();
     if (method == Method::Householder) {
         s.householder.compute(scaled);
         const Eigen::MatrixXd r = s.householder.matrixQR().topRows(kk).triangularView<Eigen::Upper>();
@@ -227,9 +286,10 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
 
 // Residuals for one era, written to out[p][row][col] for each proportion p
 // (out is P x n_total x m, C order).
-inline void solve_era(const EraSolver& s, const RowMatrixXd& xd, const StridedMatrix<double>& y,
-                      const EraIndex& eras, Index e, const std::vector<double>& proportions,
-                      const NeutralizeOptions& opt, double* out, Index n_total) {
+template <class T>
+void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatrix<double>& y,
+               const EraIndex& eras, Index e, const std::vector<double>& proportions,
+               const NeutralizeOptions& opt, double* out, Index n_total) {
     const Index n = s.rows, m = y.cols;
     RowMatrixXd yd(n, m);
     for (Index i = 0; i < n; ++i)
@@ -251,15 +311,11 @@ inline void solve_era(const EraSolver& s, const RowMatrixXd& xd, const StridedMa
     switch (s.path) {
         case EraPath::NoExposure:
             break;
-        case EraPath::Cholesky: {
-            // Two passes: the solve, then one step of iterative refinement on its residual.
-            for (int pass = 0; pass < 2; ++pass) {
-                Eigen::MatrixXd rhs = s.scale.asDiagonal() * (xd.transpose() * resid);
-                s.llt.solveInPlace(rhs);
-                resid.noalias() -= xd * (s.scale.asDiagonal() * rhs);
-            }
+        case EraPath::Cholesky:
+            detail::cholesky_pass(s, x, eras, e, resid);
+            // Iterative refinement, only where the scaled problem is not well conditioned.
+            if (s.refine) detail::cholesky_pass(s, x, eras, e, resid);
             break;
-        }
         case EraPath::Householder:
         case EraPath::Pivoted: {
             Eigen::MatrixXd w(resid);
@@ -286,10 +342,11 @@ inline void solve_era(const EraSolver& s, const RowMatrixXd& xd, const StridedMa
         if (opt.standardize) {
             for (Index j = 0; j < m; ++j) {
                 auto col = res.col(j);
-                double sd = 0.0;
-                if (n > 1) sd = std::sqrt((col.array() - col.mean()).square().sum() / double(n - 1));
-                // A column with no spread in the era (constant predictions) stays 0.
-                if (sd > 0.0) col /= sd; else col.setZero();
+                const double sd = detail::sample_std(col);
+                // No spread left in the era (constant predictions, or a residual that is
+                // zero up to rounding, e.g. k + 1 >= n): 0, not amplified rounding noise.
+                if (sd > detail::kNoSpread * detail::sample_std(yd.col(j))) col /= sd;
+                else col.setZero();
             }
         }
         double* base = out + static_cast<Index>(p) * n_total * m;
@@ -307,9 +364,8 @@ std::vector<EraPath> neutralize(const StridedMatrix<T>& x, const StridedMatrix<d
                                 const NeutralizeOptions& opt, double* out) {
     std::vector<EraPath> paths(static_cast<std::size_t>(eras.n_eras));
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        RowMatrixXd xd;
-        const EraSolver s = factorize_era(x, eras, e, opt, xd);
-        solve_era(s, xd, y, eras, e, proportions, opt, out, y.rows);
+        const EraSolver s = factorize_era(x, eras, e, opt);
+        solve_era(s, x, y, eras, e, proportions, opt, out, y.rows);
         paths[static_cast<std::size_t>(e)] = s.path;
     });
     return paths;
@@ -321,8 +377,7 @@ std::vector<EraSolver> factorize(const StridedMatrix<T>& x, const EraIndex& eras
                                  const NeutralizeOptions& opt) {
     std::vector<EraSolver> solvers(static_cast<std::size_t>(eras.n_eras));
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        RowMatrixXd xd;
-        solvers[static_cast<std::size_t>(e)] = factorize_era(x, eras, e, opt, xd);
+        solvers[static_cast<std::size_t>(e)] = factorize_era(x, eras, e, opt);
     });
     return solvers;
 }
@@ -335,10 +390,7 @@ void transform(const std::vector<EraSolver>& solvers, const StridedMatrix<T>& x,
                const std::vector<double>& proportions, const NeutralizeOptions& opt,
                double* out) {
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        const EraSolver& s = solvers[static_cast<std::size_t>(e)];
-        RowMatrixXd xd;
-        if (s.path == EraPath::Cholesky) detail::gather_centred(x, eras, e, s, xd);
-        solve_era(s, xd, y, eras, e, proportions, opt, out, y.rows);
+        solve_era(solvers[static_cast<std::size_t>(e)], x, y, eras, e, proportions, opt, out, y.rows);
     });
 }
 

@@ -1,3 +1,227 @@
-"""Placeholder: reference twin of neutralkit.diagnostics."""
+"""Reference twin of neutralkit.diagnostics: plain NumPy/pandas, one era at a time."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from ._neutralize import neutralize
+
+__all__ = [
+    "churn",
+    "feature_correlations",
+    "feature_exposure",
+    "feature_neutral_corr",
+    "feature_neutral_target",
+    "hard_era_mmc",
+    "neutral_correlation",
+    "summary",
+]
+
+
+def _frame(x: Any) -> tuple[pd.DataFrame, bool, Any]:
+    """x as a float64 DataFrame (numpy columns 0..m-1), whether it was 1-D, its name."""
+    if isinstance(x, pd.DataFrame):
+        return x.astype(np.float64).reset_index(drop=True), False, None
+    if isinstance(x, pd.Series):
+        return pd.DataFrame({x.name: x.to_numpy(np.float64)}), True, x.name
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1:
+        return pd.DataFrame({0: arr}), True, None
+    return pd.DataFrame(arr), False, None
+
+
+def _groups(eras: Any, n: int) -> list[tuple[Any, np.ndarray]]:
+    if eras is None:
+        return [(None, np.arange(n))]
+    labels = pd.Series(np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras))
+    return [(label, np.flatnonzero(labels == label)) for label in sorted(labels.unique())]
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _scores(per_era: dict, cols: list, was_1d: bool, eras: Any) -> Any:
+    frame = pd.DataFrame(per_era, index=cols).T
+    if eras is None:
+        row = frame.iloc[0]
+        return float(row.iloc[0]) if was_1d else row.astype(np.float64)
+    frame.index = pd.Index(list(per_era))
+    return frame.astype(np.float64)
+
+
+def feature_correlations(preds, features, *, eras=None, n_threads=None):
+    p, was_1d, name = _frame(preds)
+    f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
+    fv = f.to_numpy(np.float64)
+    per_era = {}
+    for label, rows in _groups(eras, len(p)):
+        per_era[label] = np.array(
+            [[_pearson(p.iloc[rows, i].to_numpy(), fv[rows, j]) for j in range(fv.shape[1])]
+             for i in range(p.shape[1])]
+        )
+    if eras is None:
+        c = per_era[None]
+        if was_1d:
+            return pd.Series(c[0], index=f.columns, name=name)
+        return pd.DataFrame(c.T, index=f.columns, columns=p.columns)
+    labels = list(per_era)
+    if was_1d:
+        return pd.DataFrame([per_era[e][0] for e in labels], index=labels, columns=f.columns)
+    columns = pd.MultiIndex.from_product([p.columns, f.columns])
+    return pd.DataFrame([per_era[e].reshape(-1) for e in labels], index=labels, columns=columns)
+
+
+def _stats(c: np.ndarray, names: pd.Index) -> list:
+    ok = ~np.isnan(c)
+    if not ok.any():
+        return [math.nan, math.nan, math.nan, None]
+    v = c[ok]
+    j = int(np.argmax(np.where(ok, np.abs(c), -1.0)))
+    return [float(np.std(v)), float(np.sqrt(np.mean(v**2))), float(np.max(np.abs(v))), names[j]]
+
+
+def feature_exposure(preds, features, *, eras=None, n_threads=None):
+    p, was_1d, name = _frame(preds)
+    f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
+    stat_names = ["std", "rms", "max", "max_feature"]
+    rows_out = {}
+    for label, rows in _groups(eras, len(p)):
+        sub_p = p.iloc[rows]
+        sub_f = f.iloc[rows]
+        rows_out[label] = {
+            col: _stats(
+                np.array([_pearson(sub_p[col].to_numpy(), sub_f.iloc[:, j].to_numpy(np.float64))
+                          for j in range(f.shape[1])]),
+                f.columns,
+            )
+            for col in p.columns
+        }
+    if eras is None:
+        per_col = rows_out[None]
+        if was_1d:
+            return pd.Series(per_col[p.columns[0]], index=stat_names, name=name, dtype=object)
+        return pd.DataFrame([per_col[c] for c in p.columns], index=p.columns, columns=stat_names)
+    labels = list(rows_out)
+    if was_1d:
+        return pd.DataFrame([rows_out[e][p.columns[0]] for e in labels], index=labels,
+                            columns=stat_names)
+    data = {(s, c): [rows_out[e][c][k] for e in labels]
+            for k, s in enumerate(stat_names) for c in p.columns}
+    out = pd.DataFrame(data, index=labels)
+    out.columns = pd.MultiIndex.from_tuples(list(data))
+    return out
+
+
+def _rank_uniform(x: np.ndarray, method: str) -> np.ndarray:
+    return ((pd.Series(x).rank(method=method) - 0.5) / len(x)).to_numpy()
+
+
+def _numerai_corr(p: np.ndarray, t: np.ndarray) -> float:
+    g = ndtri(_rank_uniform(p, "average"))
+    g15 = np.sign(g) * np.abs(g) ** 1.5
+    tc = t - t.mean()
+    t15 = np.sign(tc) * np.abs(tc) ** 1.5
+    return _pearson(g15, t15)
+
+
+def feature_neutral_corr(preds, features, target, *, eras=None, preset="official",
+                         n_threads=None):
+    p, was_1d, _ = _frame(preds)
+    x = np.asarray(features, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64).reshape(-1)
+    per_era = {}
+    for label, rows in _groups(eras, len(p)):
+        scores = []
+        for col in p.columns:
+            v = p[col].to_numpy()[rows]
+            if preset == "official":
+                r = neutralize(ndtri(_rank_uniform(v, "average")), x[rows])
+                sd = r.std()
+                r = r / sd if sd > 0 else r
+                scores.append(_numerai_corr(r, t[rows]))
+            else:
+                r = neutralize(_rank_uniform(v, "first"), x[rows], standardize=True)
+                scores.append(_pearson(r, t[rows]))
+        per_era[label] = scores
+    return _scores(per_era, list(p.columns), was_1d, eras)
+
+
+def neutral_correlation(preds, neutralizers, target, *, eras=None, n_threads=None):
+    p, was_1d, _ = _frame(preds)
+    x = np.asarray(neutralizers, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64).reshape(-1)
+    per_era = {}
+    for label, rows in _groups(eras, len(p)):
+        per_era[label] = [
+            _pearson(
+                neutralize(ndtri(_rank_uniform(p[c].to_numpy()[rows], "average")), x[rows]),
+                t[rows] - t[rows].mean(),
+            )
+            for c in p.columns
+        ]
+    return _scores(per_era, list(p.columns), was_1d, eras)
+
+
+def feature_neutral_target(target, features, *, eras=None, proportion=1.0, n_threads=None):
+    return neutralize(target, features, eras=eras, proportion=proportion)
+
+
+def _summary(s: np.ndarray, compounded: bool) -> list[float]:
+    n = len(s)
+    mean, std = s.mean(), s.std()
+    downside = np.sqrt(np.mean(np.minimum(s, 0) ** 2))
+    level, peak, drawdown = (1.0 if compounded else 0.0), (1.0 if compounded else 0.0), 0.0
+    for x in s:
+        level = level * (1 + x) if compounded else level + x
+        peak = max(peak, level)
+        fall = (1 - level / peak if peak > 0 else 0.0) if compounded else peak - level
+        drawdown = max(drawdown, fall)
+    rho = _pearson(s[:-1], s[1:]) if n >= 3 else math.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.float64(mean) / np.float64(std)
+        sortino = np.float64(mean) / np.float64(downside)
+    penalty = math.sqrt(1 + 2 * sum((1 - k / n) * abs(rho) ** k for k in range(1, n)))
+    smart = math.nan if math.isnan(rho) else sharpe / penalty
+    return [mean, std, sharpe, sortino, drawdown, np.mean(s > 0), rho, smart, n]
+
+
+def summary(per_era_scores, *, compounded=False):
+    names = ["mean", "std", "sharpe", "sortino", "max_drawdown", "hit_rate", "autocorr",
+             "smart_sharpe", "n_eras"]
+    frame, was_1d, name = _frame(per_era_scores)
+    rows = [_summary(frame[c].to_numpy(), compounded) for c in frame.columns]
+    if was_1d:
+        return pd.Series(rows[0], index=names, name=name, dtype=np.float64)
+    out = pd.DataFrame(rows, index=frame.columns, columns=names)
+    out["n_eras"] = out["n_eras"].astype(np.int64)
+    return out
+
+
+def hard_era_mmc(mmc_per_era, metamodel_corr_per_era, coefficient=1.5):
+    frame, was_1d, _ = _frame(mmc_per_era)
+    mm = metamodel_corr_per_era
+    if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) and isinstance(mm, pd.Series):
+        mm = mm.reindex(mmc_per_era.index)
+    w = np.where(np.asarray(mm, dtype=np.float64) < 0, coefficient, 1.0)
+    out = pd.Series({c: float(np.mean(w * frame[c].to_numpy())) for c in frame.columns})
+    return float(out.iloc[0]) if was_1d else out
+
+
+def churn(current, previous):
+    if isinstance(current, pd.Series) and isinstance(previous, pd.Series):
+        both = pd.concat([current, previous], axis=1, join="inner").dropna()
+        return 1.0 - both.iloc[:, 0].rank().corr(both.iloc[:, 1].rank())
+    if isinstance(current, pd.DataFrame):
+        return pd.Series({c: churn(current[c], previous[c]) for c in current.columns})
+    a, b = np.asarray(current, dtype=np.float64), np.asarray(previous, dtype=np.float64)
+    if a.ndim == 1:
+        return churn(pd.Series(a), pd.Series(b))
+    return pd.Series([churn(pd.Series(a[:, j]), pd.Series(b[:, j])) for j in range(a.shape[1])])

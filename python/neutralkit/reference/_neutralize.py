@@ -44,8 +44,13 @@ def _neutralize_block(
         constant = (y == y[:1]).all(axis=0)
         out[:, constant] = (1.0 - proportion) * y[:, constant]
     if standardize:
-        sd = out.std(axis=0, ddof=1) if len(out) > 1 else np.zeros(out.shape[1])
-        out = np.where(sd > 0, out / np.where(sd > 0, sd, 1.0), 0.0)
+        # documented: no spread left (std <= 1e-10 x the input's std) standardizes to 0
+        if len(out) > 1:
+            sd, sd_in = out.std(axis=0, ddof=1), y.std(axis=0, ddof=1)
+        else:
+            sd = sd_in = np.zeros(out.shape[1])
+        spread = sd > 1e-10 * sd_in
+        out = np.where(spread, out / np.where(spread, sd, 1.0), 0.0)
     return out
 
 

@@ -1,0 +1,146 @@
+"""Benchmark: per-era neutralization, neutralkit vs numerai-tools vs the reference.
+
+Synthetic data shaped like Numerai's: int8 features 0..4, eras of 5000 rows, 10
+prediction columns. Each case times every contender in the same run, checks that they
+agree, and prints time per era, ratios and peak RSS.
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_neutralize.py
+
+(``--quick`` runs smaller sizes; ``--memory`` runs only the 40-era peak-RSS case in
+a fresh process.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+import neutralkit as nk
+from neutralkit import reference
+
+ROWS_PER_ERA = 5000
+N_COLS = 10
+
+
+def make_data(n_eras: int, k: int, dtype: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = n_eras * ROWS_PER_ERA
+    x = rng.integers(0, 5, size=(n, k), dtype=np.int8)
+    if dtype != "int8":
+        x = x.astype(dtype)
+    y = rng.normal(size=(n, N_COLS)) + 0.05 * x[:, : min(k, N_COLS)].astype(float).sum(
+        axis=1, keepdims=True
+    )
+    eras = np.repeat(np.arange(n_eras), ROWS_PER_ERA)
+    return x, y, eras
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def numerai_tools_per_era(x: np.ndarray, y: np.ndarray, eras: np.ndarray) -> np.ndarray:
+    """How numerai-tools users neutralize: DataFrames, one call per era."""
+    from numerai_tools.scoring import neutralize
+
+    features = pd.DataFrame(x)
+    preds = pd.DataFrame(y)
+    out = np.empty_like(y)
+    for e in np.unique(eras):
+        rows = np.flatnonzero(eras == e)
+        out[rows] = neutralize(preds.iloc[rows], features.iloc[rows]).to_numpy()
+    return out
+
+
+def run_case(n_eras: int, k: int, dtype: str, threads: int, repeat: int, with_ref: bool):
+    x, y, eras = make_data(n_eras, k, dtype)
+    t_nk, r_nk = best_of(lambda: nk.neutralize(y, x, eras=eras, n_threads=threads), repeat)
+    t_nt, r_nt = best_of(lambda: numerai_tools_per_era(x, y, eras), 1)
+    err = float(np.max(np.abs(r_nk - r_nt)) / np.max(np.abs(r_nt)))
+    row = {
+        "case": f"{n_eras} era(s), k={k}, {dtype}, {threads} thread(s)",
+        "neutralkit_ms_per_era": 1e3 * t_nk / n_eras,
+        "numerai_tools_ms_per_era": 1e3 * t_nt / n_eras,
+        "speedup_vs_numerai_tools": t_nt / t_nk,
+        "max_rel_diff_vs_numerai_tools": err,
+    }
+    if with_ref:
+        t_ref, r_ref = best_of(lambda: reference.neutralize(y, x, eras=eras), 1)
+        row["reference_ms_per_era"] = 1e3 * t_ref / n_eras
+        row["speedup_vs_reference"] = t_ref / t_nk
+        row["max_rel_diff_vs_reference"] = float(
+            np.max(np.abs(r_nk - r_ref)) / np.max(np.abs(r_ref))
+        )
+    assert err < 1e-9, f"neutralkit and numerai-tools disagree: {err}"
+    return row
+
+
+def peak_rss_case(n_eras: int, k: int) -> dict:
+    """Peak RSS added by neutralizing n_eras x 5000 x k int8 features (fresh process)."""
+    x, y, eras = make_data(n_eras, k, "int8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    nk.neutralize(y, x, eras=eras)
+    elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "case": f"peak RSS: {n_eras} eras x {ROWS_PER_ERA} rows x {k} int8, all threads",
+        "input_mb": x.nbytes / 2**20,
+        "float64_copy_would_be_mb": x.nbytes * 8 / 2**20,
+        "peak_rss_added_mb": (after - before) / 1024,
+        "seconds": elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--memory", action="store_true", help="only the peak-RSS case")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args()
+
+    if args.memory:
+        print(json.dumps(peak_rss_case(40, 705)))
+        return
+
+    cases = (
+        [(1, 200, "int8", 1, 3, True), (4, 200, "int8", 2, 3, False)]
+        if args.quick
+        else [
+            (1, 705, "int8", 1, 5, True),
+            (1, 2376, "int8", 1, 3, False),
+            (20, 705, "int8", 2, 2, False),
+            (1, 705, "float64", 1, 5, False),
+            (1, 2376, "float64", 1, 3, False),
+        ]
+    )
+    rows = [run_case(*c) for c in cases]
+    if not args.quick:
+        mem = subprocess.run(
+            [sys.executable, __file__, "--memory"],
+            capture_output=True, text=True, check=True, env=os.environ,
+        )
+        rows.append(json.loads(mem.stdout.strip().splitlines()[-1]))
+    table = pd.DataFrame(rows).set_index("case")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.round(3).to_string())
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

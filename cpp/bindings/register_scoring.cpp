@@ -1,0 +1,174 @@
+#include "arrays.hpp"
+
+#include <neutralkit/rank.hpp>
+#include <neutralkit/stats.hpp>
+
+#include <cstdint>
+
+namespace py = pybind11;
+namespace nk = neutralkit;
+
+namespace {
+
+using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
+using Float64Vector = py::array_t<double, py::array::c_style>;
+
+nk::EraIndex era_index(const Int64Array& order, const Int64Array& offsets) {
+    nk::EraIndex idx;
+    idx.order = order.data();
+    idx.offsets = offsets.data();
+    idx.n_eras = static_cast<nk::Index>(offsets.size()) - 1;
+    return idx;
+}
+
+nk::RankTransform rank_transform(int method, bool gaussian, double power) {
+    nk::RankTransform tr;
+    tr.method = static_cast<nk::RankMethod>(method);
+    tr.gaussian = gaussian;
+    tr.power = power;
+    return tr;
+}
+
+py::array_t<double> matrix(py::ssize_t rows, py::ssize_t cols) {
+    return py::array_t<double>({rows, cols});
+}
+
+void check_vector(const Float64Vector& v, const py::array& x, const char* name) {
+    if (v.ndim() != 1 || v.shape(0) != x.shape(0))
+        throw py::value_error(std::string("internal: ") + name + " must be 1-D with one value per row");
+}
+
+}  // namespace
+
+void register_scoring(py::module_& m) {
+    m.def(
+        "ndtri",
+        [](const Float64Vector& p) {
+            Float64Vector out(p.shape(0));
+            for (py::ssize_t i = 0; i < p.shape(0); ++i) out.mutable_data()[i] = nk::ndtri(p.data()[i]);
+            return out;
+        },
+        py::arg("p").noconvert(), "Inverse standard normal CDF, element-wise (for tests).");
+
+    m.def(
+        "rank_columns",
+        [](const py::array& x, const Int64Array& order, const Int64Array& offsets, int method,
+           bool gaussian, double power, int n_threads) {
+            auto out = matrix(x.shape(0), x.shape(1));
+            double* out_ptr = out.mutable_data();
+            const auto idx = era_index(order, offsets);
+            const auto tr = rank_transform(method, gaussian, power);
+            nk_bind::dispatch_matrix(x, [&](auto xv) {
+                // Safe: the kernel only reads buffers the caller keeps alive and writes
+                // `out`, which no other thread can see yet.
+                py::gil_scoped_release release;
+                nk::rank_columns(xv, idx, tr, n_threads, out_ptr);
+            });
+            return out;
+        },
+        py::arg("x").noconvert(), py::arg("order").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("method"), py::arg("gaussian"), py::arg("power"), py::arg("n_threads"),
+        "Per-era uniform rank of each column, optionally gaussianized and powered.");
+
+    m.def(
+        "signed_power",
+        [](const py::array& x, double p, int n_threads) {
+            auto out = matrix(x.shape(0), x.shape(1));
+            double* out_ptr = out.mutable_data();
+            nk_bind::dispatch_matrix(x, [&](auto xv) {
+                // Safe: read-only input, private output.
+                py::gil_scoped_release release;
+                nk::signed_power_columns(xv, p, n_threads, out_ptr);
+            });
+            return out;
+        },
+        py::arg("x").noconvert(), py::arg("p"), py::arg("n_threads"),
+        "sign(x) * |x| ** p, element-wise.");
+
+    m.def(
+        "prepare_target",
+        [](const Float64Vector& t, const Int64Array& order, const Int64Array& offsets,
+           int mode, double power) {
+            Float64Vector out(t.shape(0));
+            double* out_ptr = out.mutable_data();
+            const double* t_ptr = t.data();
+            const auto idx = era_index(order, offsets);
+            {
+                // Safe: read-only input, private output.
+                py::gil_scoped_release release;
+                nk::prepare_target(t_ptr, idx, static_cast<nk::TargetMode>(mode), power,
+                                   out_ptr);
+            }
+            return out;
+        },
+        py::arg("t").noconvert(), py::arg("order").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("mode"), py::arg("power"), "Per-era target preparation (raw/centre/power/x4).");
+
+    m.def(
+        "pearson_columns",
+        [](const py::array& x, const Float64Vector& y, const Int64Array& order,
+           const Int64Array& offsets, bool covariance, int n_threads) {
+            check_vector(y, x, "y");
+            const auto idx = era_index(order, offsets);
+            auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), x.shape(1));
+            double* out_ptr = out.mutable_data();
+            const double* y_ptr = y.data();
+            nk_bind::dispatch_matrix(x, [&](auto xv) {
+                // Safe: read-only inputs, private output.
+                py::gil_scoped_release release;
+                nk::pearson_columns(xv, y_ptr, idx, covariance, n_threads, out_ptr);
+            });
+            return out;
+        },
+        py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("order").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("covariance"), py::arg("n_threads"),
+        "Per-era Pearson correlation (or covariance, ddof=1) of each column with y.");
+
+    m.def(
+        "rank_correlation_columns",
+        [](const py::array& x, const Float64Vector& y, const Int64Array& order,
+           const Int64Array& offsets, int method, bool gaussian, double power,
+           std::int64_t top_bottom, int n_threads) {
+            check_vector(y, x, "y");
+            const auto idx = era_index(order, offsets);
+            auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), x.shape(1));
+            double* out_ptr = out.mutable_data();
+            const double* y_ptr = y.data();
+            const auto tr = rank_transform(method, gaussian, power);
+            nk_bind::dispatch_matrix(x, [&](auto xv) {
+                // Safe: read-only inputs, private output.
+                py::gil_scoped_release release;
+                nk::rank_correlation_columns(xv, y_ptr, idx, tr, top_bottom, n_threads,
+                                             out_ptr);
+            });
+            return out;
+        },
+        py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("order").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("method"), py::arg("gaussian"),
+        py::arg("power"), py::arg("top_bottom"), py::arg("n_threads"),
+        "Per-era Pearson of the transformed rank of each column with y.");
+
+    m.def(
+        "contribution_columns",
+        [](const py::array& p, const Float64Vector& mm, const Float64Vector& t,
+           const Int64Array& order, const Int64Array& offsets, std::int64_t top_bottom,
+           int n_threads) {
+            check_vector(mm, p, "metamodel");
+            check_vector(t, p, "target");
+            const auto idx = era_index(order, offsets);
+            auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), p.shape(1));
+            double* out_ptr = out.mutable_data();
+            const double* mm_ptr = mm.data();
+            const double* t_ptr = t.data();
+            nk_bind::dispatch_matrix(p, [&](auto pv) {
+                // Safe: read-only inputs, private output.
+                py::gil_scoped_release release;
+                nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads,
+                                         out_ptr);
+            });
+            return out;
+        },
+        py::arg("p").noconvert(), py::arg("mm").noconvert(), py::arg("t").noconvert(),
+        py::arg("order").noconvert(), py::arg("offsets").noconvert(), py::arg("top_bottom"),
+        py::arg("n_threads"), "Per-era contribution of each column beyond the metamodel.");
+}

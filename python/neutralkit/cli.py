@@ -1,0 +1,596 @@
+"""The ``neutralkit`` command: ``demo``, ``report`` and ``neutralize``.
+
+Bad input (missing file or column, no era column, non-numeric feature, an era of one
+row, ...) ends with a one-line message on stderr and exit code 2; nothing partial is
+left behind (outputs are written under a temporary name and renamed at the end).
+Set ``NEUTRALKIT_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import fnmatch
+import inspect
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .datasets import synthetic_tournament
+
+__all__ = ["main"]
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".tsv")
+EXIT_BAD_INPUT = 2
+#: rows per record batch when streaming parquet (peak memory ~ one era + one batch)
+PARQUET_BATCH_ROWS = 65536
+
+
+class InputError(Exception):
+    """Bad input from the user: reported on one line, exit code 2."""
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress:
+    """A plain-text progress bar on stderr, shown only on a TTY and when not quiet."""
+
+    def __init__(self, quiet: bool, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last = 0.0
+        self._dirty = False
+
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} {what[:40]:<40}")
+        self.stream.flush()
+        self._dirty = True
+
+    def close(self) -> None:
+        if self.enabled and self._dirty:
+            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.flush()
+            self._dirty = False
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _kind_of(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise InputError(
+        f"{path}: unknown file type; expected .parquet or .csv"
+    )
+
+
+def _require_pyarrow(why: str) -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise InputError(
+            f"{why} needs pyarrow: pip install pyarrow (or 'neutralkit[report]')"
+        ) from None
+    return pyarrow
+
+
+def _check_exists(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a directory, expected a file")
+
+
+def _parquet_index_columns(schema: Any) -> list[str]:
+    meta = schema.pandas_metadata or {}
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+
+
+def _columns_of(path: str) -> tuple[list[str], list[str]]:
+    """(data columns, index columns) of a file, without reading its data."""
+    if _kind_of(path) == "parquet":
+        _require_pyarrow("reading parquet")
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise InputError(f"{path}: not a readable parquet file ({exc})") from None
+        index_cols = _parquet_index_columns(schema)
+        return [c for c in schema.names if c not in index_cols], index_cols
+    try:
+        header = pd.read_csv(path, nrows=0)
+    except Exception as exc:  # pandas raises several types for a bad file
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from None
+    names = [str(c) for c in header.columns]
+    if "id" in names:
+        return [c for c in names if c != "id"], ["id"]
+    return names, []
+
+
+def _read(path: str, columns: list[str]) -> pd.DataFrame:
+    if _kind_of(path) == "parquet":
+        _require_pyarrow("reading parquet")
+        frame = pd.read_parquet(path, columns=columns)
+    else:
+        header_cols, index_cols = _columns_of(path)
+        frame = pd.read_csv(path, usecols=[*index_cols, *columns])
+        if index_cols:
+            frame = frame.set_index(index_cols[0])
+    frame = frame[columns]
+    if not frame.index.is_unique:
+        raise InputError(f"{path}: the id index has duplicate values")
+    return frame
+
+
+def _suggest(name: str, available: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(available), n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + ", ".join(repr(c) for c in close) + "?"
+    return ""
+
+
+def _need_column(name: str, available: Sequence[str], what: str, option: str) -> str:
+    if name not in available:
+        raise InputError(
+            f"{what} column {name!r} not found in the data{_suggest(name, available)}"
+            f" (set it with {option})"
+        )
+    return name
+
+
+def _match(patterns: str, available: Sequence[str], what: str, option: str) -> list[str]:
+    """Columns named by a comma-separated list of names or glob patterns, in order."""
+    out: list[str] = []
+    for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
+        if any(ch in pattern for ch in "*?["):
+            hits = [c for c in available if fnmatch.fnmatchcase(c, pattern)]
+            if not hits:
+                raise InputError(
+                    f"no {what} column matches {pattern!r}{_suggest(pattern, available)}"
+                    f" (set it with {option})"
+                )
+        else:
+            hits = [_need_column(pattern, available, what, option)]
+        out += [h for h in hits if h not in out]
+    if not out:
+        raise InputError(f"no {what} columns given ({option})")
+    return out
+
+
+def _numeric(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    for col in columns:
+        dtype = frame[col].dtype
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            raise InputError(f"{what} column {col!r} is not numeric (dtype {dtype})")
+
+
+def _check_eras(eras: pd.Series) -> None:
+    if eras.isna().any():
+        raise InputError(f"era column {eras.name!r} has {int(eras.isna().sum())} "
+                         "missing value(s)")
+    sizes = eras.value_counts()
+    small = sizes[sizes < 2]
+    if len(small):
+        raise InputError(
+            f"era {small.index[0]!r} has only {int(small.iloc[0])} row; every era needs "
+            f"at least 2 rows ({len(small)} such era(s))"
+        )
+
+
+class _Files:
+    """Several data files joined on their id index, read column by column as needed."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        for path in paths:
+            _check_exists(path)
+            _kind_of(path)
+        self.paths = list(paths)
+        self.columns_by_file = [_columns_of(p)[0] for p in self.paths]
+        self.columns: list[str] = []
+        for cols in self.columns_by_file:
+            self.columns += [c for c in cols if c not in self.columns]
+
+    def read(self, columns: Sequence[str]) -> pd.DataFrame:
+        wanted = list(dict.fromkeys(columns))
+        parts = []
+        taken: set[str] = set()
+        for path, cols in zip(self.paths, self.columns_by_file):
+            mine = [c for c in wanted if c in cols and c not in taken]
+            if mine or not parts:
+                parts.append(_read(path, mine))
+                taken.update(mine)
+        frame = parts[0]
+        for part in parts[1:]:
+            frame = frame.join(part, how="inner")
+        if len(parts) > 1 and len(frame) == 0:
+            raise InputError("the files share no id: nothing to join")
+        return frame[wanted]
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _print_table(table: pd.DataFrame, quiet: bool) -> None:
+    if quiet:
+        return
+    with pd.option_context("display.width", 200, "display.max_columns", 30,
+                           "display.max_rows", 500):
+        print(table.to_string(float_format=lambda v: f"{v: .4f}"))
+
+
+def _report_table(data: Any) -> pd.DataFrame:
+    table = data.table()
+    cols = ["corr", "corr_sharpe", "mmc", "mmc_official", "fnc", "fe_rms",
+            "corr_max_dd", "corr_hit"]
+    return table[cols]
+
+
+def _write_and_print(data: Any, out_dir: str, title: str, args: argparse.Namespace,
+                     started: float) -> None:
+    from . import report
+
+    plots = report.plots_available() and not args.no_plots
+    written = report.write_report(data, out_dir, title=title, plots=plots)
+    _print_table(_report_table(data), args.quiet)
+    if not args.quiet:
+        print(f"\nwrote {written['report.html']}, summary.json, per_era.csv "
+              f"in {time.perf_counter() - started:.1f} s")
+        if not plots and not args.no_plots:
+            print(f"(no plots: matplotlib is not installed; {report.INSTALL_HINT})")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import report
+    started = time.perf_counter()
+    progress = Progress(args.quiet)
+    progress(0, 7, "building the synthetic tournament")
+    t = synthetic_tournament(n_eras=args.n_eras, rows_per_era=args.rows_per_era,
+                             n_features=args.n_features, n_users=args.n_users,
+                             seed=args.seed)
+    try:
+        data = report.compute_report(
+            t.predictions, t.target, t.data[t.features], t.eras,
+            stakes=t.stakes, bags=args.bags, seed=args.seed, kinds=t.kinds,
+            progress=lambda d, n, w: progress(d + 1, n + 1, w),
+            info={"data": f"synthetic_tournament(n_eras={args.n_eras}, "
+                  f"rows_per_era={args.rows_per_era}, n_features={args.n_features}, "
+                  f"n_users={args.n_users}, seed={args.seed})"},
+        )
+    finally:
+        progress.close()
+    _write_and_print(data, args.out, "neutralkit demo: a synthetic tournament",
+                     args, started)
+    return 0
+
+
+def _read_stakes(path: str, models: list[str]) -> pd.Series:
+    _check_exists(path)
+    if path.lower().endswith(".json"):
+        with open(path, encoding="utf-8") as fh:
+            try:
+                raw = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(raw, dict):
+            raise InputError(f"{path}: expected a JSON object {{model: stake}}")
+        stakes = pd.Series(raw, dtype=object)
+    else:
+        frame = pd.read_csv(path) if _kind_of(path) == "csv" else pd.read_parquet(path)
+        if frame.shape[1] < 2:
+            raise InputError(f"{path}: expected two columns: model, stake")
+        stakes = pd.Series(frame.iloc[:, 1].to_numpy(), index=frame.iloc[:, 0].astype(str))
+    missing = [m for m in models if m not in stakes.index]
+    if missing:
+        raise InputError(
+            f"{path}: no stake for model {missing[0]!r}"
+            f"{_suggest(missing[0], [str(i) for i in stakes.index])}"
+        )
+    values = pd.to_numeric(stakes[models], errors="coerce")
+    if values.isna().any():
+        raise InputError(f"{path}: stake of {values.index[values.isna()][0]!r} is "
+                         "not a number")
+    return values.astype(np.float64)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    started = time.perf_counter()
+    files = _Files(args.data)
+    available = files.columns
+    era_col = _need_column(args.era_col, available, "era", "--era-col")
+    target = _need_column(args.target, available, "target", "--target")
+    features = _match(args.features, available, "feature", "--features")
+    metamodel = (
+        _need_column(args.metamodel, available, "metamodel", "--metamodel")
+        if args.metamodel else None
+    )
+    used = {era_col, target, metamodel, *features}
+    if args.preds:
+        preds = _match(args.preds, available, "prediction", "--preds")
+    else:
+        preds = [c for c in available if c not in used and not c.startswith("target")]
+        if not preds:
+            raise InputError("no prediction columns found; name them with --preds")
+    clash = [p for p in preds if p in used]
+    if clash:
+        raise InputError(f"column {clash[0]!r} is used both as a prediction and as "
+                         "era/target/feature/metamodel")
+    columns = [era_col, target, *features, *preds] + ([metamodel] if metamodel else [])
+    frame = files.read(columns)
+    if not args.preds:  # guessed prediction columns: keep the numeric ones
+        preds = [p for p in preds if pd.api.types.is_numeric_dtype(frame[p].dtype)
+                 and not pd.api.types.is_bool_dtype(frame[p].dtype)]
+        if not preds:
+            raise InputError("no numeric prediction columns found; name them with "
+                             "--preds")
+    _numeric(frame, features, "feature")
+    _numeric(frame, preds, "prediction")
+    _numeric(frame, [target], "target")
+    if metamodel:
+        _numeric(frame, [metamodel], "metamodel")
+    _check_eras(frame[era_col])
+    stakes = _read_stakes(args.stakes, preds) if args.stakes else None
+    progress = Progress(args.quiet)
+    try:
+        data = report.compute_report(
+            frame[preds], frame[target], frame[features], frame[era_col],
+            metamodel=frame[metamodel] if metamodel else None, stakes=stakes,
+            bags=args.bags if args.bags > 0 else None, seed=args.seed,
+            progress=progress,
+            info={"data": ", ".join(os.path.basename(p) for p in args.data)},
+        )
+    finally:
+        progress.close()
+    _write_and_print(data, args.out, "neutralkit report", args, started)
+    return 0
+
+
+def _tmp_name(path: str) -> str:
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(head, f".{tail}.tmp-{os.getpid()}")
+
+
+def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import neutralkit as nk
+
+    pf = pq.ParquetFile(args.data)
+    schema = pf.schema_arrow
+    index_cols = _parquet_index_columns(schema)
+    available = [c for c in schema.names if c not in index_cols]
+    era_col = _need_column(args.era_col, available, "era", "--era-col")
+    features = _match(args.features, available, "feature", "--features")
+    cols = _match(args.cols, available, "column to neutralize", "--cols")
+    for col in [*features, *cols]:
+        t = schema.field(col).type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+            what = "feature" if col in features else "column to neutralize"
+            raise InputError(f"{what} column {col!r} is not numeric (type {t})")
+    eras = pf.read(columns=[era_col]).column(0).to_pandas()
+    eras.name = era_col
+    _check_eras(eras)
+    codes, uniques = pd.factorize(eras, sort=False)
+    runs = int(np.count_nonzero(np.diff(codes))) + 1 if len(codes) else 0
+    n_eras = len(uniques)
+    read_cols = list(dict.fromkeys([*index_cols, era_col, *features, *cols]))
+    writer: Any = None
+    done = 0
+
+    def emit(table: Any) -> None:
+        nonlocal writer, done
+        block = table.to_pandas(ignore_metadata=True)
+        if index_cols:
+            block = block.set_index(index_cols)
+        out = nk.neutralize(block[cols], block[features], proportion=args.proportion)
+        out.insert(0, era_col, block[era_col].to_numpy())
+        result = pa.Table.from_pandas(out, preserve_index=bool(index_cols))
+        if writer is None:
+            writer = pq.ParquetWriter(tmp, result.schema)
+        else:
+            result = result.replace_schema_metadata(writer.schema.metadata)
+        writer.write_table(result)
+        done += 1
+        progress(done, n_eras, "eras")
+
+    try:
+        if runs == n_eras:
+            # rows come grouped by era: stream batches, emit each era when complete
+            pending = None
+            for batch in pf.iter_batches(columns=read_cols,
+                                           batch_size=PARQUET_BATCH_ROWS):
+                table = pa.Table.from_batches([batch])
+                pending = table if pending is None else pa.concat_tables([pending, table])
+                era_values = pending.column(era_col).to_pandas()
+                starts = np.flatnonzero(era_values.to_numpy()[1:]
+                                        != era_values.to_numpy()[:-1]) + 1
+                begin = 0
+                for stop in starts:
+                    emit(pending.slice(begin, stop - begin))
+                    begin = int(stop)
+                pending = pending.slice(begin)
+            if pending is not None and pending.num_rows:
+                emit(pending)
+        else:
+            # rows of an era are scattered: read one era at a time with a filter
+            try:
+                order = sorted(uniques)
+            except TypeError:
+                order = list(uniques)
+            for era in order:
+                emit(pq.read_table(args.data, columns=read_cols,
+                                   filters=[(era_col, "==", era)]))
+    finally:
+        if writer is not None:
+            writer.close()
+    return done
+
+
+def cmd_neutralize(args: argparse.Namespace) -> int:
+    import neutralkit as nk
+
+    started = time.perf_counter()
+    _check_exists(args.data)
+    kind = _kind_of(args.data)
+    _require_pyarrow("writing parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not 0.0 <= args.proportion <= 1.0:
+        raise InputError(f"--proportion must lie in [0, 1], got {args.proportion}")
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise InputError(f"output directory does not exist: {out_dir}")
+    tmp = _tmp_name(args.out)
+    progress = Progress(args.quiet)
+    try:
+        if kind == "parquet":
+            n_eras = _neutralize_parquet(args, tmp, progress)
+        else:
+            files = _Files([args.data])
+            available = files.columns
+            era_col = _need_column(args.era_col, available, "era", "--era-col")
+            features = _match(args.features, available, "feature", "--features")
+            cols = _match(args.cols, available, "column to neutralize", "--cols")
+            frame = files.read([era_col, *features, *cols])
+            _numeric(frame, features, "feature")
+            _numeric(frame, cols, "column to neutralize")
+            _check_eras(frame[era_col])
+            out = nk.neutralize(frame[cols], frame[features], eras=frame[era_col],
+                                proportion=args.proportion)
+            out.insert(0, era_col, frame[era_col].to_numpy())
+            pq.write_table(pa.Table.from_pandas(out), tmp)
+            n_eras = int(frame[era_col].nunique())
+            progress(n_eras, n_eras, "eras")
+        os.replace(tmp, args.out)
+    finally:
+        progress.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    if not args.quiet:
+        print(f"neutralized {args.cols} over {n_eras} eras (proportion "
+              f"{args.proportion}) -> {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------- argparse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="neutralkit",
+        description="Per-era scoring, neutralization and diagnostics for era-based "
+        "tournaments.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, plots: bool = True) -> None:
+        p.add_argument("--quiet", "-q", action="store_true",
+                       help="print nothing on success (no progress bar, no table)")
+        if plots:
+            p.add_argument("--no-plots", action="store_true",
+                           help="write the report without plots (faster)")
+
+    demo = sub.add_parser("demo", help="score a built-in synthetic tournament and "
+                          "write the report")
+    demo.add_argument("--out", default="neutralkit-demo", help="output directory")
+    demo.add_argument("--bags", type=int, default=16, help="bags for the seed MMC")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data and bags")
+    size = inspect.signature(synthetic_tournament).parameters
+    for name in ("n_eras", "rows_per_era", "n_features", "n_users"):
+        demo.add_argument(f"--{name.replace('_', '-')}", type=int,
+                          default=size[name].default, metavar="N",
+                          help=f"size of the synthetic tournament (default "
+                          f"{size[name].default})")
+    common(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    rep = sub.add_parser("report", help="the report for your own parquet/CSV files")
+    rep.add_argument("--data", nargs="+", required=True, metavar="FILE",
+                     help="parquet or CSV file(s), joined on the id index")
+    rep.add_argument("--features", default="feature*",
+                     help="glob(s) of the feature columns (default: feature*)")
+    rep.add_argument("--preds", default=None, metavar="COLS",
+                     help="comma-separated prediction columns or globs (default: every "
+                     "numeric column that is not a feature, target*, era or metamodel)")
+    rep.add_argument("--target", default="target", metavar="COL")
+    rep.add_argument("--era-col", default="era", metavar="COL")
+    group = rep.add_mutually_exclusive_group()
+    group.add_argument("--metamodel", metavar="COL",
+                       help="a column holding the metamodel to score against")
+    group.add_argument("--stakes", metavar="FILE",
+                       help="CSV (model,stake) or JSON {model: stake}: the metamodel is "
+                       "the stake-weighted metamodel of the prediction columns "
+                       "(default: equal stakes)")
+    rep.add_argument("--bags", type=int, default=16, metavar="N",
+                     help="bags for the seed MMC (0: none; ignored with --metamodel)")
+    rep.add_argument("--seed", type=int, default=0, help="seed of the bags")
+    rep.add_argument("--out", default="neutralkit-report", metavar="DIR")
+    common(rep)
+    rep.set_defaults(func=cmd_report)
+
+    neu = sub.add_parser("neutralize", help="neutralize columns to features, era by "
+                         "era, and write parquet")
+    neu.add_argument("--data", required=True, metavar="FILE")
+    neu.add_argument("--features", required=True, metavar="GLOB")
+    neu.add_argument("--cols", required=True, metavar="COLS",
+                     help="comma-separated columns (or globs) to neutralize")
+    neu.add_argument("--proportion", type=float, default=1.0, metavar="P")
+    neu.add_argument("--era-col", default="era", metavar="COL")
+    neu.add_argument("--out", required=True, metavar="FILE",
+                     help="output parquet: the id index, the era and the neutralized "
+                     "columns")
+    common(neu, plots=False)
+    neu.set_defaults(func=cmd_neutralize)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (InputError, ValueError, TypeError, OSError) as exc:
+        if os.environ.get("NEUTRALKIT_DEBUG"):
+            raise
+        sys.stderr.write(f"neutralkit {args.command}: error: {_one_line(exc)}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("neutralkit: interrupted\n")
+        return 130

@@ -1,0 +1,544 @@
+"""A drop-in for ``numerai_tools.scoring`` (0.7.2), computed with neutralkit's kernels.
+
+Same function names, signatures and results (to ~1e-12) on the same inputs, including
+the original's behaviour around the edges, so that ``import
+neutralkit.compat.numerai_tools as scoring`` can replace ``import
+numerai_tools.scoring as scoring``:
+
+* inputs are matched on their index, rows with a NaN dropped, and sorted by index
+  (``filter_sort_index``), with the same ``AssertionError`` when too many ids are lost;
+* functions that need a sorted index (``rank``, ``gaussian``, ``power``,
+  ``pearson_correlation``...) assert it, as the original does;
+* ``numerai_corr`` centres the target *before* dropping unmatched ids, and asserts that
+  ``p15(target)`` still correlates >= 0.9 with the target;
+* ``neutralize`` turns a constant column into NaN; ``top_bottom > n / 2`` fails an
+  assertion; ``orthogonalize`` of a 1-D ``v`` broadcasts to an (n, n) array, as the
+  NumPy expression it is defined by does.
+
+The one intended difference: an unnamed target Series works here, where the
+original raises ``KeyError: None`` in ``numerai_corr`` / ``feature_neutral_corr``.
+
+Where the main API (``neutralkit.numerai_corr``, ``neutralkit.feature_neutral_corr``...)
+behaves better, and why:
+
+* **NaN per column**: one NaN in one prediction column makes the original drop that
+  row for every column; ``nan_policy="omit"`` scores each column on its own rows.
+* **Constant columns**: a constant prediction column gives NaN (and a warning) or a
+  failed assertion here; the main API returns NaN for that column quietly and raises a
+  ``ValueError`` naming the argument where a result would be meaningless (a constant
+  metamodel in a contribution).
+* **No pre-sorted index**: the main API needs no sorted or matching index and keeps the
+  input's row order; with ``eras=`` it scores every era in one call instead of one call
+  per era.
+* **Clear errors**: ``ValueError``/``TypeError`` naming the argument instead of bare
+  ``AssertionError``/``KeyError``, and no silent row dropping.
+* **Speed and memory**: int8 features are read in place; ranks, Gaussian scores and
+  correlations of many columns run in compiled kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, TypeVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from .. import diagnostics as _diag
+from .. import scoring as _scoring
+from ..neutralization import neutralize as _neutralize
+from ..neutralization import orthogonalize as _orthogonalize
+
+__all__ = [
+    "DEFAULT_MAX_FILTERED_INDEX_RATIO",
+    "center",
+    "correlation",
+    "correlation_contribution",
+    "feature_neutral_corr",
+    "filter_sort_index",
+    "filter_sort_index_many",
+    "filter_sort_top_bottom",
+    "filter_sort_top_bottom_concat",
+    "gaussian",
+    "max_feature_correlation",
+    "min_max_normalize",
+    "neutral_contribution",
+    "neutral_correlation",
+    "neutralize",
+    "numerai_corr",
+    "orthogonalize",
+    "pearson_correlation",
+    "power",
+    "rank",
+    "rank_series",
+    "sharpe_ratio",
+    "spearman_correlation",
+    "stake_weight",
+    "standardize",
+    "tie_broken_rank",
+    "tie_broken_rank_correlation",
+    "tie_kept_rank",
+    "tie_kept_rank__gaussianize__neutralize__variance_normalize",
+    "tie_kept_rank__gaussianize__pow_1_5",
+    "validate_indices",
+    "variance_normalize",
+    "weight_normalize",
+]
+
+#: share of ids that may be lost when matching two inputs (as in numerai-tools)
+DEFAULT_MAX_FILTERED_INDEX_RATIO = 0.2
+
+S1 = TypeVar("S1", pd.DataFrame, pd.Series)
+S2 = TypeVar("S2", pd.DataFrame, pd.Series)
+RANK_METHOD_TYPE = Literal["average", "min", "max", "first", "dense"]
+
+
+# ------------------------------------------------------------------ index handling
+
+
+def _complete_rows(s: pd.DataFrame | pd.Series) -> pd.Index:
+    """Index labels of the rows without any NaN."""
+    isna = s.isna()
+    if isinstance(isna, pd.DataFrame):
+        isna = isna.any(axis=1)
+    return s.index[~isna.to_numpy()]
+
+
+def _check_kept(n_kept: int, n_total: int, what: str, other: str, ratio: float) -> None:
+    floor = 1 - ratio
+    assert n_kept / n_total >= floor, (
+        f"{what} does not have enough overlapping ids with {other},"
+        f" must have >= {round(floor, 2) * 100}% overlapping ids"
+    )
+
+
+def filter_sort_index(
+    s1: S1, s2: S2, max_filtered_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO
+) -> tuple[S1, S2]:
+    """Keep the ids both inputs have without NaN, sorted; assert few were lost."""
+    ids = _complete_rows(s1).intersection(_complete_rows(s2))
+    _check_kept(len(ids), len(s1), "s1", "s2", max_filtered_ratio)
+    _check_kept(len(ids), len(s2), "s2", "s1", max_filtered_ratio)
+    return s1.loc[ids].sort_index(), s2.loc[ids].sort_index()
+
+
+def filter_sort_index_many(
+    inputs: list[Any], max_filtered_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO
+) -> list[Any]:
+    """:func:`filter_sort_index` for any number of inputs."""
+    assert len(inputs) > 0, "List must contain at least one element"
+    ids = _complete_rows(inputs[0])
+    for other in inputs[1:]:
+        ids = ids.intersection(_complete_rows(other))
+    out = [x.loc[ids].sort_index() for x in inputs]
+    for i, (kept, original) in enumerate(zip(out, inputs)):
+        _check_kept(len(kept), len(original), f"inputs[{i}]", "the others", max_filtered_ratio)
+    return out
+
+
+def _top_bottom_positions(values: np.ndarray, top_bottom: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(values, kind="stable")
+    return order[-top_bottom:], order[:top_bottom]
+
+
+def filter_sort_top_bottom(s: pd.Series, top_bottom: int) -> tuple[pd.Series, pd.Series]:
+    """The ``top_bottom`` highest and lowest values of ``s`` (stable order), each sorted."""
+    top, bottom = _top_bottom_positions(s.to_numpy(), top_bottom)
+    return s.iloc[top].sort_index(), s.iloc[bottom].sort_index()
+
+
+def filter_sort_top_bottom_concat(s: pd.Series, top_bottom: int) -> pd.Series:
+    """Top and bottom values of ``s`` in one Series, sorted by index."""
+    top, bottom = filter_sort_top_bottom(s, top_bottom)
+    return pd.concat([top, bottom]).sort_index()
+
+
+def _assert_sorted(index: pd.Index, message: str | None = None) -> None:
+    ok = index.is_monotonic_increasing or np.array_equal(index.sort_values(), index)
+    if message is None:
+        assert ok
+    else:
+        assert ok, message
+
+
+def validate_indices(live_targets: pd.Series, predictions: pd.Series) -> None:
+    """Assert: same ids, both sorted, no NaN."""
+    assert np.array_equal(predictions.index, live_targets.index.sort_values())
+    _assert_sorted(live_targets.index)
+    _assert_sorted(predictions.index)
+    assert not predictions.isna().any()
+    assert not live_targets.isna().any()
+
+
+# ------------------------------------------------------------------------ ranking
+
+
+def _rank_values(values: np.ndarray, method: str) -> np.ndarray:
+    """Uniform ranks (rank - 0.5) / count of each column; NaN stays NaN."""
+    if method in ("average", "first"):
+        return _scoring.rank(values, method=method)
+    frame = pd.DataFrame(values)
+    return ((frame.rank(method=method) - 0.5) / frame.count()).to_numpy()
+
+
+def rank_series(s: pd.Series, method: RANK_METHOD_TYPE = "average") -> pd.Series:
+    """``(rank - 0.5) / count`` of a Series with a sorted index."""
+    _assert_sorted(s.index, "unsorted index found")
+    out = _rank_values(s.to_numpy(dtype=np.float64).reshape(-1, 1), method)
+    return pd.Series(out[:, 0], index=s.index, name=s.name)
+
+
+def rank(s: S1, method: RANK_METHOD_TYPE = "average") -> S1:
+    """Uniform rank of a Series or of each column of a DataFrame."""
+    if isinstance(s, pd.Series):
+        return rank_series(s, method)
+    if s.shape[1]:
+        _assert_sorted(s.index, "unsorted index found")
+    out = _rank_values(s.to_numpy(dtype=np.float64), method)
+    return pd.DataFrame(out, index=s.index, columns=s.columns)
+
+
+def tie_broken_rank(df: pd.DataFrame) -> pd.DataFrame:
+    """Rank, ties broken by row order."""
+    return rank(df, "first")
+
+
+def tie_kept_rank(s: S1) -> S1:
+    """Rank, ties share their average rank."""
+    return rank(s, "average")
+
+
+# ------------------------------------------------------------------ normalization
+
+
+def min_max_normalize(s: pd.Series) -> pd.Series:
+    """Scale to [0, 1]."""
+    lo, hi = s.min(), s.max()
+    return (s - lo) / (hi - lo)
+
+
+def variance_normalize(df: pd.DataFrame) -> pd.DataFrame:
+    """Divide each column by its std (ddof=0)."""
+    return df / df.std(ddof=0)
+
+
+def weight_normalize(s: S1) -> S1:
+    """Divide by the sum of absolute values (per column)."""
+    return s / s.abs().sum(axis=0)
+
+
+def center(s: S1) -> S1:
+    """Subtract the (NaN-skipping) mean of each column."""
+    return s - s.mean()
+
+
+def standardize(df: pd.DataFrame) -> pd.DataFrame:
+    """Centre, then divide by the std (ddof=0)."""
+    return variance_normalize(center(df))
+
+
+# --------------------------------------------------------------- transforms
+
+
+def _column_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson of matching columns of two (n x m) arrays, NaN for a constant column."""
+    ac = a - a.mean(axis=0)
+    bc = b - b.mean(axis=0)
+    denom = np.sqrt((ac * ac).sum(axis=0) * (bc * bc).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (ac * bc).sum(axis=0) / denom
+
+
+def power(df: pd.DataFrame, p: float) -> pd.DataFrame:
+    """``sign(x) |x|^p``; asserts no NaN, a sorted index, and corr >= 0.9 with the input."""
+    assert not df.isna().to_numpy().any(), "Data contains NaNs"
+    _assert_sorted(df.index, "Index is not sorted")
+    values = df.to_numpy(dtype=np.float64)
+    if np.isfinite(values).all() and p > 0:
+        out = _scoring.power(values, p)
+    else:
+        out = np.sign(values) * np.abs(values) ** p
+    out2 = out.reshape(len(values), -1)
+    # one row: pandas' std and corr are NaN there, so the original's assertion fails
+    std_zero = out2.std(axis=0, ddof=1) == 0 if len(values) > 1 else np.zeros(out2.shape[1], bool)
+    corr = _column_pearson(out2, values.reshape(len(values), -1))
+    assert (std_zero | (corr >= 0.9)).all()
+    if isinstance(df, pd.Series):
+        return pd.Series(out, index=df.index, name=df.name)
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+def gaussian(df: pd.DataFrame) -> pd.DataFrame:
+    """Inverse normal CDF of each value (values in [0, 1]); asserts a sorted index."""
+    _assert_sorted(df.index)
+    out = ndtri(df.to_numpy(dtype=np.float64))
+    if isinstance(df, pd.Series):
+        return pd.Series(out, index=df.index, name=df.name)
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+def orthogonalize(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``v - u (vᵀu) / (uᵀu)`` for each column of ``v`` (NumPy broadcasting kept)."""
+    v = np.asarray(v)
+    u = np.asarray(u)
+    if v.ndim == 2 and u.ndim == 1 and v.dtype.kind == "f" and np.isfinite(v).all():
+        return _orthogonalize(v, u)
+    coefficients = (v.T @ u) / (u.T @ u)
+    return v - np.outer(u, coefficients)
+
+
+def tie_kept_rank__gaussianize__pow_1_5(df: pd.DataFrame) -> pd.DataFrame:
+    """``power(gaussian(tie_kept_rank(df)), 1.5)``."""
+    return power(gaussian(tie_kept_rank(df)), 1.5)
+
+
+def tie_kept_rank__gaussianize__neutralize__variance_normalize(
+    df: pd.DataFrame, neutralizers: pd.DataFrame
+) -> pd.DataFrame:
+    """Rank, gaussianize, neutralize to ``neutralizers``, divide by the std."""
+    return variance_normalize(neutralize(gaussian(tie_kept_rank(df)), neutralizers))
+
+
+def neutralize(
+    df: pd.DataFrame, neutralizers: pd.DataFrame, proportion: float = 1.0
+) -> pd.DataFrame:
+    """Residual of each column on ``[neutralizers, 1]`` (least squares), times proportion.
+
+    A constant column of ``df`` comes back as NaN (as in numerai-tools).
+    """
+    assert not df.isna().to_numpy().any(), "Data contains NaNs"
+    assert not neutralizers.isna().to_numpy().any(), "Neutralizers contain NaNs"
+    assert len(df.index) == len(neutralizers.index), "Indices don't match"
+    assert (df.index == neutralizers.index).all(), "Indices don't match"
+    values = df.to_numpy(dtype=np.float64)
+    out = _neutralize(values, neutralizers.to_numpy(), proportion=proportion)
+    constant = df.std().to_numpy() == 0
+    if constant.any():
+        out = out.copy()
+        out[:, constant] = np.nan
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+# ------------------------------------------------------------------ correlations
+
+
+def _pearson_1d(a: np.ndarray, b: np.ndarray) -> float:
+    ac = a - a.mean()
+    bc = b - b.mean()
+    denom = np.sqrt(float(ac @ ac) * float(bc @ bc))
+    return float(ac @ bc) / denom if denom > 0 else np.nan
+
+
+def correlation(live_targets: pd.Series, predictions: pd.Series) -> float:
+    """``numpy.corrcoef`` of the two, after :func:`validate_indices`."""
+    validate_indices(live_targets, predictions)
+    return _pearson_1d(live_targets.to_numpy(np.float64), predictions.to_numpy(np.float64))
+
+
+def tie_broken_rank_correlation(target: pd.Series, predictions: pd.Series) -> float:
+    """Pearson of the tie-broken rank of ``predictions`` with the target."""
+    ranked = tie_broken_rank(predictions.to_frame())[predictions.name]
+    return correlation(target, ranked)
+
+
+def spearman_correlation(target: pd.Series, predictions: pd.Series) -> float:
+    """Spearman correlation, after :func:`validate_indices`."""
+    validate_indices(target, predictions)
+    a = _scoring.rank(target.to_numpy(np.float64))
+    b = _scoring.rank(predictions.to_numpy(np.float64))
+    return _pearson_1d(a, b)
+
+
+def pearson_correlation(
+    target: pd.Series, predictions: pd.Series, top_bottom: Optional[int] = None
+) -> float:
+    """Pearson correlation; with ``top_bottom``, on the extreme predictions only."""
+    if top_bottom is not None and top_bottom > 0:
+        predictions = filter_sort_top_bottom_concat(predictions, top_bottom)
+        target, predictions = filter_sort_index(
+            target, predictions, (1 - top_bottom / len(target))
+        )
+    validate_indices(target, predictions)
+    return _pearson_1d(target.to_numpy(np.float64), predictions.to_numpy(np.float64))
+
+
+def sharpe_ratio(s: pd.Series) -> float:
+    """``mean / std`` (ddof=0; NaN skipped for a Series)."""
+    values = s.dropna().to_numpy(np.float64) if isinstance(s, pd.Series) else np.asarray(s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(values) / np.std(values)
+
+
+def _scores_of_columns(
+    transformed: np.ndarray,
+    target: np.ndarray,
+    index: pd.Index,
+    columns: pd.Index,
+    top_bottom: Optional[int],
+) -> pd.Series:
+    """Pearson of each transformed column with the (already aligned) target."""
+    n = len(target)
+    # the original's validate_indices: no NaN may reach the correlation
+    assert not np.isnan(transformed).any()
+    assert not np.isnan(target).any()
+    if top_bottom is not None and top_bottom > 0:
+        # the original concatenates top and bottom rows; overlapping halves duplicate
+        # ids and fail its index check
+        assert 2 * top_bottom <= n
+        out = np.empty(transformed.shape[1])
+        for j in range(transformed.shape[1]):
+            top, bottom = _top_bottom_positions(transformed[:, j], top_bottom)
+            rows = np.concatenate([top, bottom])
+            out[j] = _pearson_1d(target[rows], transformed[rows, j])
+        return pd.Series(out, index=columns)
+    if n < 2:
+        return pd.Series(np.nan, index=columns)
+    return pd.Series(np.asarray(_scoring.pearson(transformed, target)), index=columns)
+
+
+def numerai_corr(
+    predictions: pd.DataFrame,
+    targets: pd.Series,
+    max_filtered_index_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO,
+    top_bottom: Optional[int] = None,
+    target_pow15: bool = True,
+) -> pd.Series:
+    """Official Numerai corr of each column (see ``neutralkit.numerai_corr``)."""
+    targets = center(targets)
+    targets, predictions = filter_sort_index(targets, predictions, max_filtered_index_ratio)
+    transformed = tie_kept_rank__gaussianize__pow_1_5(predictions)
+    if target_pow15:
+        targets = power(targets.to_frame(), 1.5).iloc[:, 0]
+    return _scores_of_columns(
+        transformed.to_numpy(np.float64),
+        targets.to_numpy(np.float64),
+        predictions.index,
+        predictions.columns,
+        top_bottom,
+    )
+
+
+def neutral_correlation(
+    predictions: pd.DataFrame,
+    neutralizers: pd.DataFrame,
+    targets: pd.Series,
+    max_filtered_index_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO,
+    top_bottom: Optional[int] = None,
+) -> pd.Series:
+    """Pearson of the neutralized Gaussian ranks with the centred target."""
+    targets = center(targets)
+    targets, predictions, neutralizers = filter_sort_index_many(
+        [targets, predictions, neutralizers], max_filtered_index_ratio
+    )
+    neutral = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers)
+    return _scores_of_columns(
+        neutral.to_numpy(np.float64),
+        targets.to_numpy(np.float64),
+        neutral.index,
+        neutral.columns,
+        top_bottom,
+    )
+
+
+def feature_neutral_corr(
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    targets: pd.Series,
+    top_bottom: Optional[int] = None,
+) -> pd.Series:
+    """numerai_corr of the predictions neutralized to the features."""
+    neutral = tie_kept_rank__gaussianize__neutralize__variance_normalize(predictions, features)
+    return numerai_corr(neutral, targets, top_bottom=top_bottom)
+
+
+def max_feature_correlation(
+    s: pd.Series, features: pd.DataFrame, top_bottom: Optional[int] = None
+) -> tuple[str, float]:
+    """The feature most correlated (in absolute value) with ``s``, and that |corr|."""
+    if top_bottom is not None and top_bottom > 0:
+        kept = filter_sort_top_bottom_concat(s, top_bottom)
+        rows = features.index.get_indexer(kept.index)
+        assert (rows >= 0).all() and len(np.unique(rows)) == len(rows)
+        s, features = kept, features.iloc[rows]
+    validate_indices(s, s)
+    _assert_sorted(features.index)
+    assert np.array_equal(features.index, s.index)
+    assert not s.isna().any()
+    assert not features.isna().to_numpy().any()
+    corr = _diag.feature_correlations(s.to_numpy(np.float64), features)
+    absolute = corr.abs()
+    name = absolute.idxmax()
+    return str(name), absolute[name]
+
+
+# -------------------------------------------------------------- contributions
+
+
+def stake_weight(predictions: pd.DataFrame, stakes: pd.Series) -> pd.Series:
+    """``sum_j stakes_j * predictions[j] / sum(stakes)`` (NaN skipped in both sums)."""
+    used = predictions[stakes.index]
+    p = used.to_numpy(np.float64)
+    w = stakes.to_numpy(np.float64)
+    if np.isfinite(p).all() and np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0:
+        return pd.Series(_scoring.stake_weight(p, w), index=predictions.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.nansum(p * w, axis=1) / np.nansum(w)
+    return pd.Series(out, index=predictions.index)
+
+
+def _contribution_target(live_targets: pd.Series) -> np.ndarray:
+    t = live_targets.to_numpy(np.float64)
+    if ((t >= 0) & (t <= 1)).all():
+        t = t * 4
+    return t - t.mean()
+
+
+def _contribution(
+    p: np.ndarray, m: np.ndarray, live_targets: pd.Series, columns: pd.Index,
+    top_bottom: Optional[int],
+) -> pd.Series:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neutral = orthogonalize(p, m) if np.any(m) else np.full_like(p, np.nan)
+    t = _contribution_target(live_targets)
+    if top_bottom is not None and top_bottom > 0:
+        assert 2 * top_bottom <= len(t)
+        out = np.empty(neutral.shape[1])
+        for j in range(neutral.shape[1]):
+            top, bottom = _top_bottom_positions(neutral[:, j], top_bottom)
+            rows = np.concatenate([top, bottom])
+            out[j] = float(t[rows] @ neutral[rows, j]) / (2 * top_bottom)
+        return pd.Series(out, index=columns)
+    return pd.Series((t @ neutral) / len(t), index=columns)
+
+
+def correlation_contribution(
+    predictions: pd.DataFrame,
+    meta_model: pd.Series,
+    live_targets: pd.Series,
+    top_bottom: Optional[int] = None,
+) -> pd.Series:
+    """Official MMC of each column against ``meta_model``."""
+    meta_model, predictions = filter_sort_index(meta_model, predictions)
+    live_targets, predictions = filter_sort_index(live_targets, predictions)
+    live_targets, meta_model = filter_sort_index(live_targets, meta_model)
+    p = gaussian(tie_kept_rank(predictions)).to_numpy(np.float64)
+    m = gaussian(tie_kept_rank(meta_model.to_frame())).to_numpy(np.float64)[:, 0]
+    return _contribution(p, m, live_targets, predictions.columns, top_bottom)
+
+
+def neutral_contribution(
+    predictions: pd.DataFrame,
+    meta_model: pd.Series,
+    neutralizers: pd.DataFrame,
+    live_targets: pd.Series,
+    top_bottom: Optional[int] = None,
+) -> pd.Series:
+    """correlation_contribution after neutralizing predictions and metamodel."""
+    live_targets, predictions, meta_model, neutralizers = filter_sort_index_many(
+        [live_targets, predictions, meta_model, neutralizers]
+    )
+    p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(np.float64)
+    m = neutralize(gaussian(tie_kept_rank(meta_model.to_frame())), neutralizers)
+    return _contribution(p, m.to_numpy(np.float64)[:, 0], live_targets, predictions.columns,
+                         top_bottom)
+

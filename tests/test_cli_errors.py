@@ -1,0 +1,141 @@
+"""Bad input to the command line: one line on stderr, exit code 2, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neutralkit.datasets import synthetic_tournament
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "python")}
+ENV.pop("NEUTRALKIT_DEBUG", None)
+
+
+def run(args, cwd):
+    return subprocess.run([sys.executable, "-m", "neutralkit", *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def base():
+    t = synthetic_tournament(n_eras=4, rows_per_era=20, n_features=8, n_users=5, seed=1)
+    return t.data.join(t.predictions)
+
+
+def _no_era(df):
+    return df.drop(columns="era")
+
+
+def _text_feature(df):
+    out = df.copy()
+    out["feature_003"] = np.where(out["feature_003"] > 2, "high", "low")
+    return out
+
+
+def _one_row_era(df):
+    out = df.copy()
+    out.loc[out.index[0], "era"] = "lonely"
+    return out
+
+
+def _nan_target(df):
+    out = df.copy()
+    out.loc[out.index[5], "target"] = np.nan
+    return out
+
+
+def _same(df):
+    return df
+
+
+# (case id, how to spoil the data, extra report args, expected words in the message)
+CASES = [
+    ("missing_file", None, [], ["no such file"]),
+    ("misspelled_target", _same, ["--target", "targte"], ["'targte'", "'target'"]),
+    ("misspelled_pred", _same, ["--preds", "linear_01,linaer_02"],
+     ["'linaer_02'", "'linear_02'"]),
+    ("no_feature_match", _same, ["--features", "feat_*"], ["feat_*"]),
+    ("no_era_column", _no_era, [], ["era column 'era'", "--era-col"]),
+    ("misspelled_era_col", _same, ["--era-col", "eras"], ["'eras'", "'era'"]),
+    ("non_numeric_feature", _text_feature, [], ["feature_003", "not numeric"]),
+    ("era_with_one_row", _one_row_era, [], ["'lonely'", "1 row"]),
+    ("nan_in_target", _nan_target, [], ["nan"]),
+    ("missing_stakes_file", _same, ["--stakes", "nope.csv"], ["no such file"]),
+]
+
+
+def check_failed(result, tmp_path, before, words):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word.lower() in lines[0].lower()
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written, no temporary
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(("case", "spoil", "extra", "words"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_report_bad_input(tmp_path, base, fmt, case, spoil, extra, words):
+    path = f"data.{fmt}"
+    if spoil is not None:
+        df = spoil(base)
+        df.to_csv(tmp_path / path) if fmt == "csv" else df.to_parquet(tmp_path / path)
+    before = sorted(os.listdir(tmp_path))
+    result = run(["report", "--data", path, "--out", "rep", "--no-plots", *extra],
+                 tmp_path)
+    check_failed(result, tmp_path, before, words)
+
+
+NEUTRALIZE_CASES = [
+    ("missing_file", None, [], ["no such file"]),
+    ("misspelled_col", _same, ["--cols", "linear_1"], ["'linear_1'", "'linear_01'"]),
+    ("no_era_column", _no_era, [], ["era column 'era'"]),
+    ("non_numeric_feature", _text_feature, [], ["feature_003", "not numeric"]),
+    ("era_with_one_row", _one_row_era, [], ["'lonely'", "1 row"]),
+    ("proportion_out_of_range", _same, ["--proportion", "1.5"], ["proportion"]),
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(("case", "spoil", "extra", "words"), NEUTRALIZE_CASES,
+                         ids=[c[0] for c in NEUTRALIZE_CASES])
+def test_neutralize_bad_input(tmp_path, base, fmt, case, spoil, extra, words):
+    path = f"data.{fmt}"
+    if spoil is not None:
+        df = spoil(base)
+        df.to_csv(tmp_path / path) if fmt == "csv" else df.to_parquet(tmp_path / path)
+    before = sorted(os.listdir(tmp_path))
+    args = ["neutralize", "--data", path, "--features", "feature_*", "--out",
+            "out.parquet"]
+    if "--cols" not in extra:
+        args += ["--cols", "linear_01"]
+    result = run([*args, *extra], tmp_path)
+    check_failed(result, tmp_path, before, words)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report"],  # --data is required
+        ["frobnicate"],
+        ["demo", "--n-eras", "1"],
+        ["report", "--data", "x.xlsx"],
+    ],
+)
+def test_usage_errors(tmp_path, args):
+    if args[-1] == "x.xlsx":
+        (tmp_path / "x.xlsx").write_text("not a table")
+    before = sorted(os.listdir(tmp_path))
+    result = run(args, tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(os.listdir(tmp_path)) == before
