@@ -12,4 +12,8 @@ if [ ! -f build/dev/build.ninja ]; then
     -Dpybind11_DIR="$(python -m pybind11 --cmakedir)" >/dev/null
 fi
 cmake --build build/dev
-cp build/dev/_core*.so python/neutralkit/
+# copy then rename: replacing the file in place would crash processes that have it loaded
+for so in build/dev/_core*.so; do
+  cp "$so" "python/neutralkit/.$(basename "$so").tmp"
+  mv -f "python/neutralkit/.$(basename "$so").tmp" "python/neutralkit/$(basename "$so")"
+done

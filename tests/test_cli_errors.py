@@ -1,15 +1,17 @@
-"""Bad input to the command line: one line on stderr, exit code 2, nothing left behind."""
+"""Bad input to the command line: one line on stderr, exit 2, nothing left behind."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neutralkit.cli import main
 from neutralkit.datasets import synthetic_tournament
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,9 +19,42 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "python")}
 ENV.pop("NEUTRALKIT_DEBUG", None)
 
 
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run(args, cwd):
-    return subprocess.run([sys.executable, "-m", "neutralkit", *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=300, check=False)
+    """A real process: what the user sees (startup costs ~1-2 s, so used sparingly)."""
+    return subprocess.run(
+        [sys.executable, "-m", "neutralkit", *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def run_inprocess(monkeypatch, capsys):
+    """cli.main in this process (the console script's code path, minus startup)."""
+
+    def call(args, cwd):
+        monkeypatch.chdir(cwd)
+        monkeypatch.delenv("NEUTRALKIT_DEBUG", raising=False)
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return call
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +93,12 @@ def _same(df):
 CASES = [
     ("missing_file", None, [], ["no such file"]),
     ("misspelled_target", _same, ["--target", "targte"], ["'targte'", "'target'"]),
-    ("misspelled_pred", _same, ["--preds", "linear_01,linaer_02"],
-     ["'linaer_02'", "'linear_02'"]),
+    (
+        "misspelled_pred",
+        _same,
+        ["--preds", "linear_01,nosie_01"],
+        ["'nosie_01'", "'noise_01'"],
+    ),
     ("no_feature_match", _same, ["--features", "feat_*"], ["feat_*"]),
     ("no_era_column", _no_era, [], ["era column 'era'", "--era-col"]),
     ("misspelled_era_col", _same, ["--era-col", "eras"], ["'eras'", "'era'"]),
@@ -81,16 +120,20 @@ def check_failed(result, tmp_path, before, words):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(("case", "spoil", "extra", "words"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_report_bad_input(tmp_path, base, fmt, case, spoil, extra, words):
+@pytest.mark.parametrize(
+    ("case", "spoil", "extra", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_report_bad_input(
+    tmp_path, base, fmt, case, spoil, extra, words, run_inprocess
+):
     path = f"data.{fmt}"
     if spoil is not None:
         df = spoil(base)
         df.to_csv(tmp_path / path) if fmt == "csv" else df.to_parquet(tmp_path / path)
     before = sorted(os.listdir(tmp_path))
-    result = run(["report", "--data", path, "--out", "rep", "--no-plots", *extra],
-                 tmp_path)
+    result = run_inprocess(
+        ["report", "--data", path, "--out", "rep", "--no-plots", *extra], tmp_path
+    )
     check_failed(result, tmp_path, before, words)
 
 
@@ -105,19 +148,31 @@ NEUTRALIZE_CASES = [
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(("case", "spoil", "extra", "words"), NEUTRALIZE_CASES,
-                         ids=[c[0] for c in NEUTRALIZE_CASES])
-def test_neutralize_bad_input(tmp_path, base, fmt, case, spoil, extra, words):
+@pytest.mark.parametrize(
+    ("case", "spoil", "extra", "words"),
+    NEUTRALIZE_CASES,
+    ids=[c[0] for c in NEUTRALIZE_CASES],
+)
+def test_neutralize_bad_input(
+    tmp_path, base, fmt, case, spoil, extra, words, run_inprocess
+):
     path = f"data.{fmt}"
     if spoil is not None:
         df = spoil(base)
         df.to_csv(tmp_path / path) if fmt == "csv" else df.to_parquet(tmp_path / path)
     before = sorted(os.listdir(tmp_path))
-    args = ["neutralize", "--data", path, "--features", "feature_*", "--out",
-            "out.parquet"]
+    args = [
+        "neutralize",
+        "--data",
+        path,
+        "--features",
+        "feature_*",
+        "--out",
+        "out.parquet",
+    ]
     if "--cols" not in extra:
         args += ["--cols", "linear_01"]
-    result = run([*args, *extra], tmp_path)
+    result = run_inprocess([*args, *extra], tmp_path)
     check_failed(result, tmp_path, before, words)
 
 
@@ -130,12 +185,41 @@ def test_neutralize_bad_input(tmp_path, base, fmt, case, spoil, extra, words):
         ["report", "--data", "x.xlsx"],
     ],
 )
-def test_usage_errors(tmp_path, args):
+def test_usage_errors(tmp_path, args, run_inprocess):
     if args[-1] == "x.xlsx":
         (tmp_path / "x.xlsx").write_text("not a table")
     before = sorted(os.listdir(tmp_path))
-    result = run(args, tmp_path)
+    result = run_inprocess(args, tmp_path)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize(
+    ("spoil", "args", "words"),
+    [
+        (_one_row_era, ["report", "--data", "data.parquet", "--out", "rep"], ["1 row"]),
+        (
+            _text_feature,
+            [
+                "neutralize",
+                "--data",
+                "data.parquet",
+                "--features",
+                "feature_*",
+                "--cols",
+                "linear_01",
+                "--out",
+                "o.parquet",
+            ],
+            ["not numeric"],
+        ),
+    ],
+    ids=["one_row_era", "text_feature"],
+)
+def test_as_a_real_process(tmp_path, base, spoil, args, words):
+    spoil(base).to_parquet(tmp_path / "data.parquet")
+    result = run(args, tmp_path)
+    check_failed(result, tmp_path, ["data.parquet"], words)
+    assert result.stdout == ""

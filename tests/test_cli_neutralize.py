@@ -1,4 +1,4 @@
-"""``neutralkit neutralize``: parquet (streamed era by era) and CSV, against the library."""
+"""``neutralkit neutralize`` on parquet (streamed by era) and CSV vs the library."""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ def run(args, cwd, prelude=None):
     if prelude is None:
         cmd = [sys.executable, "-m", "neutralkit", *args]
     else:
-        code = f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
+        code = (
+            f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
+        )
         cmd = [sys.executable, "-c", code, *args]
-    return subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +56,28 @@ def check_output(path, df, features, cols, proportion):
 def test_parquet_sorted_by_era_streams(tmp_path, frame, batch_rows):
     df, features, cols = frame
     df.to_parquet(tmp_path / "in.parquet")
-    prelude = (None if batch_rows is None else
-               f"import neutralkit.cli as c; c.PARQUET_BATCH_ROWS = {batch_rows}")
-    result = run(["neutralize", "--data", "in.parquet", "--features", "feature_*",
-                  "--cols", ",".join(cols), "--proportion", "0.5", "--out", "out.parquet"],
-                 tmp_path, prelude)
+    prelude = (
+        None
+        if batch_rows is None
+        else f"import neutralkit.cli as c; c.PARQUET_BATCH_ROWS = {batch_rows}"
+    )
+    result = run(
+        [
+            "neutralize",
+            "--data",
+            "in.parquet",
+            "--features",
+            "feature_*",
+            "--cols",
+            ",".join(cols),
+            "--proportion",
+            "0.5",
+            "--out",
+            "out.parquet",
+        ],
+        tmp_path,
+        prelude,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     check_output(tmp_path / "out.parquet", df, features, cols, 0.5)
@@ -68,8 +88,21 @@ def test_parquet_with_eras_scattered(tmp_path, frame):
     df, features, cols = frame
     shuffled = df.sample(frac=1.0, random_state=1)
     shuffled.to_parquet(tmp_path / "in.parquet", row_group_size=50)
-    result = run(["neutralize", "--data", "in.parquet", "--features", "feature_*",
-                  "--cols", cols[0], "--out", "out.parquet", "--quiet"], tmp_path)
+    result = run(
+        [
+            "neutralize",
+            "--data",
+            "in.parquet",
+            "--features",
+            "feature_*",
+            "--cols",
+            cols[0],
+            "--out",
+            "out.parquet",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     check_output(tmp_path / "out.parquet", shuffled, features, cols[:1], 1.0)
@@ -82,11 +115,24 @@ def test_parquet_with_eras_scattered(tmp_path, frame):
 
 
 def test_csv(tmp_path, frame):
-    df, features, cols = frame
+    df, features, _ = frame
     df.to_csv(tmp_path / "in.csv")
-    result = run(["neutralize", "--data", "in.csv", "--features", "feature_*",
-                  "--cols", "linear_*", "--proportion", "0.75", "--out", "out.parquet"],
-                 tmp_path)
+    result = run(
+        [
+            "neutralize",
+            "--data",
+            "in.csv",
+            "--features",
+            "feature_*",
+            "--cols",
+            "linear_*",
+            "--proportion",
+            "0.75",
+            "--out",
+            "out.parquet",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     csv = pd.read_csv(tmp_path / "in.csv", index_col="id")
     linear = [c for c in df.columns if c.startswith("linear_")]
@@ -102,9 +148,21 @@ def test_failure_midway_leaves_nothing(tmp_path, frame):
     bad = df.copy()
     bad.loc[bad.index[-1], cols[0]] = np.nan
     bad.to_parquet(tmp_path / "in.parquet")
-    result = run(["neutralize", "--data", "in.parquet", "--features", "feature_*",
-                  "--cols", cols[0], "--out", "out.parquet"], tmp_path,
-                 "import neutralkit.cli as c; c.PARQUET_BATCH_ROWS = 40")
+    result = run(
+        [
+            "neutralize",
+            "--data",
+            "in.parquet",
+            "--features",
+            "feature_*",
+            "--cols",
+            cols[0],
+            "--out",
+            "out.parquet",
+        ],
+        tmp_path,
+        "import neutralkit.cli as c; c.PARQUET_BATCH_ROWS = 40",
+    )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

@@ -152,8 +152,11 @@ void register_scoring(py::module_& m) {
         "contribution_columns",
         [](const py::array& p, const Float64Vector& mm, const Float64Vector& t,
            const Int64Array& order, const Int64Array& offsets, std::int64_t top_bottom,
-           int n_threads) {
+           int n_threads, int rank_method) {
             check_vector(mm, p, "metamodel");
+            // rank_method >= 0: p holds raw predictions, ranked and gaussianized here.
+            const auto tr = rank_transform(rank_method < 0 ? 0 : rank_method, true, 1.0);
+            const nk::RankTransform* tr_ptr = rank_method < 0 ? nullptr : &tr;
             check_vector(t, p, "target");
             const auto idx = era_index(order, offsets);
             auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), p.shape(1));
@@ -164,11 +167,13 @@ void register_scoring(py::module_& m) {
                 // Safe: read-only inputs, private output.
                 py::gil_scoped_release release;
                 nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads,
-                                         out_ptr);
+                                         out_ptr, tr_ptr);
             });
             return out;
         },
         py::arg("p").noconvert(), py::arg("mm").noconvert(), py::arg("t").noconvert(),
         py::arg("order").noconvert(), py::arg("offsets").noconvert(), py::arg("top_bottom"),
-        py::arg("n_threads"), "Per-era contribution of each column beyond the metamodel.");
+        py::arg("n_threads"), py::arg("rank_method") = -1,
+        "Per-era contribution of each column beyond the metamodel (rank_method >= 0: rank "
+        "and gaussianize the columns first).");
 }

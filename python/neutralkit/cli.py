@@ -45,7 +45,9 @@ class Progress:
 
     def __init__(self, quiet: bool, stream: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = not quiet and bool(
+            getattr(self.stream, "isatty", lambda: False)()
+        )
         self._last = 0.0
         self._dirty = False
 
@@ -79,15 +81,13 @@ def _kind_of(path: str) -> str:
         return "parquet"
     if lower.endswith(CSV_SUFFIXES):
         return "csv"
-    raise InputError(
-        f"{path}: unknown file type; expected .parquet or .csv"
-    )
+    raise InputError(f"{path}: unknown file type; expected .parquet or .csv")
 
 
 def _require_pyarrow(why: str) -> Any:
     try:
         import pyarrow
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet
     except ImportError:
         raise InputError(
             f"{why} needs pyarrow: pip install pyarrow (or 'neutralkit[report]')"
@@ -134,7 +134,7 @@ def _read(path: str, columns: list[str]) -> pd.DataFrame:
         _require_pyarrow("reading parquet")
         frame = pd.read_parquet(path, columns=columns)
     else:
-        header_cols, index_cols = _columns_of(path)
+        _, index_cols = _columns_of(path)
         frame = pd.read_csv(path, usecols=[*index_cols, *columns])
         if index_cols:
             frame = frame.set_index(index_cols[0])
@@ -160,7 +160,9 @@ def _need_column(name: str, available: Sequence[str], what: str, option: str) ->
     return name
 
 
-def _match(patterns: str, available: Sequence[str], what: str, option: str) -> list[str]:
+def _match(
+    patterns: str, available: Sequence[str], what: str, option: str
+) -> list[str]:
     """Columns named by a comma-separated list of names or glob patterns, in order."""
     out: list[str] = []
     for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
@@ -168,7 +170,8 @@ def _match(patterns: str, available: Sequence[str], what: str, option: str) -> l
             hits = [c for c in available if fnmatch.fnmatchcase(c, pattern)]
             if not hits:
                 raise InputError(
-                    f"no {what} column matches {pattern!r}{_suggest(pattern, available)}"
+                    f"no {what} column matches {pattern!r}"
+                    f"{_suggest(pattern, available)}"
                     f" (set it with {option})"
                 )
         else:
@@ -182,19 +185,23 @@ def _match(patterns: str, available: Sequence[str], what: str, option: str) -> l
 def _numeric(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     for col in columns:
         dtype = frame[col].dtype
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(
+            dtype
+        ):
             raise InputError(f"{what} column {col!r} is not numeric (dtype {dtype})")
 
 
 def _check_eras(eras: pd.Series) -> None:
     if eras.isna().any():
-        raise InputError(f"era column {eras.name!r} has {int(eras.isna().sum())} "
-                         "missing value(s)")
+        raise InputError(
+            f"era column {eras.name!r} has {int(eras.isna().sum())} missing value(s)"
+        )
     sizes = eras.value_counts()
     small = sizes[sizes < 2]
     if len(small):
         raise InputError(
-            f"era {small.index[0]!r} has only {int(small.iloc[0])} row; every era needs "
+            f"era {small.index[0]!r} has only {int(small.iloc[0])} row; every era "
+            "needs "
             f"at least 2 rows ({len(small)} such era(s))"
         )
 
@@ -216,7 +223,7 @@ class _Files:
         wanted = list(dict.fromkeys(columns))
         parts = []
         taken: set[str] = set()
-        for path, cols in zip(self.paths, self.columns_by_file):
+        for path, cols in zip(self.paths, self.columns_by_file, strict=True):
             mine = [c for c in wanted if c in cols and c not in taken]
             if mine or not parts:
                 parts.append(_read(path, mine))
@@ -235,53 +242,80 @@ class _Files:
 def _print_table(table: pd.DataFrame, quiet: bool) -> None:
     if quiet:
         return
-    with pd.option_context("display.width", 200, "display.max_columns", 30,
-                           "display.max_rows", 500):
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 30, "display.max_rows", 500
+    ):
         print(table.to_string(float_format=lambda v: f"{v: .4f}"))
 
 
 def _report_table(data: Any) -> pd.DataFrame:
     table = data.table()
-    cols = ["corr", "corr_sharpe", "mmc", "mmc_official", "fnc", "fe_rms",
-            "corr_max_dd", "corr_hit"]
+    cols = [
+        "corr",
+        "corr_sharpe",
+        "mmc",
+        "mmc_full",
+        "mmc_official",
+        "fnc",
+        "fe_rms",
+        "corr_max_dd",
+        "corr_hit",
+    ]
     return table[cols]
 
 
-def _write_and_print(data: Any, out_dir: str, title: str, args: argparse.Namespace,
-                     started: float) -> None:
+def _write_and_print(
+    data: Any, out_dir: str, title: str, args: argparse.Namespace, started: float
+) -> None:
     from . import report
 
     plots = report.plots_available() and not args.no_plots
     written = report.write_report(data, out_dir, title=title, plots=plots)
     _print_table(_report_table(data), args.quiet)
     if not args.quiet:
-        print(f"\nwrote {written['report.html']}, summary.json, per_era.csv "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"\nwrote {written['report.html']}, summary.json, per_era.csv "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         if not plots and not args.no_plots:
             print(f"(no plots: matplotlib is not installed; {report.INSTALL_HINT})")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import report
+
     started = time.perf_counter()
     progress = Progress(args.quiet)
     progress(0, 7, "building the synthetic tournament")
-    t = synthetic_tournament(n_eras=args.n_eras, rows_per_era=args.rows_per_era,
-                             n_features=args.n_features, n_users=args.n_users,
-                             seed=args.seed)
+    t = synthetic_tournament(
+        n_eras=args.n_eras,
+        rows_per_era=args.rows_per_era,
+        n_features=args.n_features,
+        n_users=args.n_users,
+        seed=args.seed,
+    )
     try:
         data = report.compute_report(
-            t.predictions, t.target, t.data[t.features], t.eras,
-            stakes=t.stakes, bags=args.bags, seed=args.seed, kinds=t.kinds,
+            t.predictions,
+            t.target,
+            t.data[t.features],
+            t.eras,
+            stakes=t.stakes,
+            bags=args.bags,
+            seed=args.seed,
+            kinds=t.kinds,
             progress=lambda d, n, w: progress(d + 1, n + 1, w),
-            info={"data": f"synthetic_tournament(n_eras={args.n_eras}, "
-                  f"rows_per_era={args.rows_per_era}, n_features={args.n_features}, "
-                  f"n_users={args.n_users}, seed={args.seed})"},
+            info={
+                "data": f"synthetic_tournament(n_eras={args.n_eras}, "
+                f"rows_per_era={args.rows_per_era}, n_features={args.n_features}, "
+                f"n_users={args.n_users}, seed={args.seed})"
+            },
         )
     finally:
         progress.close()
-    _write_and_print(data, args.out, "neutralkit demo: a synthetic tournament",
-                     args, started)
+    _write_and_print(
+        data, args.out, "neutralkit demo: a synthetic tournament", args, started
+    )
     return 0
 
 
@@ -300,7 +334,9 @@ def _read_stakes(path: str, models: list[str]) -> pd.Series:
         frame = pd.read_csv(path) if _kind_of(path) == "csv" else pd.read_parquet(path)
         if frame.shape[1] < 2:
             raise InputError(f"{path}: expected two columns: model, stake")
-        stakes = pd.Series(frame.iloc[:, 1].to_numpy(), index=frame.iloc[:, 0].astype(str))
+        stakes = pd.Series(
+            frame.iloc[:, 1].to_numpy(), index=frame.iloc[:, 0].astype(str)
+        )
     missing = [m for m in models if m not in stakes.index]
     if missing:
         raise InputError(
@@ -309,8 +345,9 @@ def _read_stakes(path: str, models: list[str]) -> pd.Series:
         )
     values = pd.to_numeric(stakes[models], errors="coerce")
     if values.isna().any():
-        raise InputError(f"{path}: stake of {values.index[values.isna()][0]!r} is "
-                         "not a number")
+        raise InputError(
+            f"{path}: stake of {values.index[values.isna()][0]!r} is not a number"
+        )
     return values.astype(np.float64)
 
 
@@ -325,7 +362,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     features = _match(args.features, available, "feature", "--features")
     metamodel = (
         _need_column(args.metamodel, available, "metamodel", "--metamodel")
-        if args.metamodel else None
+        if args.metamodel
+        else None
     )
     used = {era_col, target, metamodel, *features}
     if args.preds:
@@ -336,16 +374,23 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise InputError("no prediction columns found; name them with --preds")
     clash = [p for p in preds if p in used]
     if clash:
-        raise InputError(f"column {clash[0]!r} is used both as a prediction and as "
-                         "era/target/feature/metamodel")
+        raise InputError(
+            f"column {clash[0]!r} is used both as a prediction and as "
+            "era/target/feature/metamodel"
+        )
     columns = [era_col, target, *features, *preds] + ([metamodel] if metamodel else [])
     frame = files.read(columns)
     if not args.preds:  # guessed prediction columns: keep the numeric ones
-        preds = [p for p in preds if pd.api.types.is_numeric_dtype(frame[p].dtype)
-                 and not pd.api.types.is_bool_dtype(frame[p].dtype)]
+        preds = [
+            p
+            for p in preds
+            if pd.api.types.is_numeric_dtype(frame[p].dtype)
+            and not pd.api.types.is_bool_dtype(frame[p].dtype)
+        ]
         if not preds:
-            raise InputError("no numeric prediction columns found; name them with "
-                             "--preds")
+            raise InputError(
+                "no numeric prediction columns found; name them with --preds"
+            )
     _numeric(frame, features, "feature")
     _numeric(frame, preds, "prediction")
     _numeric(frame, [target], "target")
@@ -356,9 +401,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     try:
         data = report.compute_report(
-            frame[preds], frame[target], frame[features], frame[era_col],
-            metamodel=frame[metamodel] if metamodel else None, stakes=stakes,
-            bags=args.bags if args.bags > 0 else None, seed=args.seed,
+            frame[preds],
+            frame[target],
+            frame[features],
+            frame[era_col],
+            metamodel=frame[metamodel] if metamodel else None,
+            stakes=stakes,
+            bags=args.bags if args.bags > 0 else None,
+            seed=args.seed,
             progress=progress,
             info={"data": ", ".join(os.path.basename(p) for p in args.data)},
         )
@@ -421,13 +471,20 @@ def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) 
         if runs == n_eras:
             # rows come grouped by era: stream batches, emit each era when complete
             pending = None
-            for batch in pf.iter_batches(columns=read_cols,
-                                           batch_size=PARQUET_BATCH_ROWS):
+            for batch in pf.iter_batches(
+                columns=read_cols, batch_size=PARQUET_BATCH_ROWS
+            ):
                 table = pa.Table.from_batches([batch])
-                pending = table if pending is None else pa.concat_tables([pending, table])
+                pending = (
+                    table if pending is None else pa.concat_tables([pending, table])
+                )
                 era_values = pending.column(era_col).to_pandas()
-                starts = np.flatnonzero(era_values.to_numpy()[1:]
-                                        != era_values.to_numpy()[:-1]) + 1
+                starts = (
+                    np.flatnonzero(
+                        era_values.to_numpy()[1:] != era_values.to_numpy()[:-1]
+                    )
+                    + 1
+                )
                 begin = 0
                 for stop in starts:
                     emit(pending.slice(begin, stop - begin))
@@ -442,8 +499,11 @@ def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) 
             except TypeError:
                 order = list(uniques)
             for era in order:
-                emit(pq.read_table(args.data, columns=read_cols,
-                                   filters=[(era_col, "==", era)]))
+                emit(
+                    pq.read_table(
+                        args.data, columns=read_cols, filters=[(era_col, "==", era)]
+                    )
+                )
     finally:
         if writer is not None:
             writer.close()
@@ -480,8 +540,12 @@ def cmd_neutralize(args: argparse.Namespace) -> int:
             _numeric(frame, features, "feature")
             _numeric(frame, cols, "column to neutralize")
             _check_eras(frame[era_col])
-            out = nk.neutralize(frame[cols], frame[features], eras=frame[era_col],
-                                proportion=args.proportion)
+            out = nk.neutralize(
+                frame[cols],
+                frame[features],
+                eras=frame[era_col],
+                proportion=args.proportion,
+            )
             out.insert(0, era_col, frame[era_col].to_numpy())
             pq.write_table(pa.Table.from_pandas(out), tmp)
             n_eras = int(frame[era_col].nunique())
@@ -492,8 +556,10 @@ def cmd_neutralize(args: argparse.Namespace) -> int:
         if os.path.exists(tmp):
             os.remove(tmp)
     if not args.quiet:
-        print(f"neutralized {args.cols} over {n_eras} eras (proportion "
-              f"{args.proportion}) -> {args.out} in {time.perf_counter() - started:.1f} s")
+        print(
+            f"neutralized {args.cols} over {n_eras} eras (proportion "
+            f"{args.proportion}) -> {args.out} in {time.perf_counter() - started:.1f} s"
+        )
     return 0
 
 
@@ -516,69 +582,112 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser, plots: bool = True) -> None:
-        p.add_argument("--quiet", "-q", action="store_true",
-                       help="print nothing on success (no progress bar, no table)")
+        p.add_argument(
+            "--quiet",
+            "-q",
+            action="store_true",
+            help="print nothing on success (no progress bar, no table)",
+        )
         if plots:
-            p.add_argument("--no-plots", action="store_true",
-                           help="write the report without plots (faster)")
+            p.add_argument(
+                "--no-plots",
+                action="store_true",
+                help="write the report without plots (faster)",
+            )
 
-    demo = sub.add_parser("demo", help="score a built-in synthetic tournament and "
-                          "write the report")
+    demo = sub.add_parser(
+        "demo", help="score a built-in synthetic tournament and write the report"
+    )
     demo.add_argument("--out", default="neutralkit-demo", help="output directory")
     demo.add_argument("--bags", type=int, default=16, help="bags for the seed MMC")
     demo.add_argument("--seed", type=int, default=0, help="seed of the data and bags")
     size = inspect.signature(synthetic_tournament).parameters
     for name in ("n_eras", "rows_per_era", "n_features", "n_users"):
-        demo.add_argument(f"--{name.replace('_', '-')}", type=int,
-                          default=size[name].default, metavar="N",
-                          help=f"size of the synthetic tournament (default "
-                          f"{size[name].default})")
+        demo.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=int,
+            default=size[name].default,
+            metavar="N",
+            help=f"size of the synthetic tournament (default {size[name].default})",
+        )
     common(demo)
     demo.set_defaults(func=cmd_demo)
 
     rep = sub.add_parser("report", help="the report for your own parquet/CSV files")
-    rep.add_argument("--data", nargs="+", required=True, metavar="FILE",
-                     help="parquet or CSV file(s), joined on the id index")
-    rep.add_argument("--features", default="feature*",
-                     help="glob(s) of the feature columns (default: feature*)")
-    rep.add_argument("--preds", default=None, metavar="COLS",
-                     help="comma-separated prediction columns or globs (default: every "
-                     "numeric column that is not a feature, target*, era or metamodel)")
+    rep.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="parquet or CSV file(s), joined on the id index",
+    )
+    rep.add_argument(
+        "--features",
+        default="feature*",
+        help="glob(s) of the feature columns (default: feature*)",
+    )
+    rep.add_argument(
+        "--preds",
+        default=None,
+        metavar="COLS",
+        help="comma-separated prediction columns or globs (default: every "
+        "numeric column that is not a feature, target*, era or metamodel)",
+    )
     rep.add_argument("--target", default="target", metavar="COL")
     rep.add_argument("--era-col", default="era", metavar="COL")
     group = rep.add_mutually_exclusive_group()
-    group.add_argument("--metamodel", metavar="COL",
-                       help="a column holding the metamodel to score against")
-    group.add_argument("--stakes", metavar="FILE",
-                       help="CSV (model,stake) or JSON {model: stake}: the metamodel is "
-                       "the stake-weighted metamodel of the prediction columns "
-                       "(default: equal stakes)")
-    rep.add_argument("--bags", type=int, default=16, metavar="N",
-                     help="bags for the seed MMC (0: none; ignored with --metamodel)")
+    group.add_argument(
+        "--metamodel",
+        metavar="COL",
+        help="a column holding the metamodel to score against",
+    )
+    group.add_argument(
+        "--stakes",
+        metavar="FILE",
+        help="CSV (model,stake) or JSON {model: stake}: the metamodel is "
+        "the stake-weighted metamodel of the prediction columns "
+        "(default: equal stakes)",
+    )
+    rep.add_argument(
+        "--bags",
+        type=int,
+        default=16,
+        metavar="N",
+        help="bags for the seed MMC (0: none; ignored with --metamodel)",
+    )
     rep.add_argument("--seed", type=int, default=0, help="seed of the bags")
     rep.add_argument("--out", default="neutralkit-report", metavar="DIR")
     common(rep)
     rep.set_defaults(func=cmd_report)
 
-    neu = sub.add_parser("neutralize", help="neutralize columns to features, era by "
-                         "era, and write parquet")
+    neu = sub.add_parser(
+        "neutralize",
+        help="neutralize columns to features, era by era, and write parquet",
+    )
     neu.add_argument("--data", required=True, metavar="FILE")
     neu.add_argument("--features", required=True, metavar="GLOB")
-    neu.add_argument("--cols", required=True, metavar="COLS",
-                     help="comma-separated columns (or globs) to neutralize")
+    neu.add_argument(
+        "--cols",
+        required=True,
+        metavar="COLS",
+        help="comma-separated columns (or globs) to neutralize",
+    )
     neu.add_argument("--proportion", type=float, default=1.0, metavar="P")
     neu.add_argument("--era-col", default="era", metavar="COL")
-    neu.add_argument("--out", required=True, metavar="FILE",
-                     help="output parquet: the id index, the era and the neutralized "
-                     "columns")
+    neu.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output parquet: the id index, the era and the neutralized columns",
+    )
     common(neu, plots=False)
     neu.set_defaults(func=cmd_neutralize)
     return parser
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

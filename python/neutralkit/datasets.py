@@ -26,8 +26,9 @@ import pandas as pd
 __all__ = ["Tournament", "synthetic_tournament"]
 
 #: thresholds that cut a standard normal into five equally likely bins (Φ⁻¹(0.2k))
-_QUINTILE_CUTS = np.array([-0.8416212335729143, -0.2533471031357997,
-                           0.2533471031357997, 0.8416212335729143])
+_QUINTILE_CUTS = np.array(
+    [-0.8416212335729143, -0.2533471031357997, 0.2533471031357997, 0.8416212335729143]
+)
 #: cumulative shares of the five target values (5% / 20% / 50% / 20% / 5%)
 _TARGET_CUTS = np.array([0.05, 0.25, 0.75, 0.95])
 _TARGET_VALUES = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
@@ -99,7 +100,7 @@ def _kind_counts(n_users: int) -> list[tuple[str, int]]:
     raw = {kind: share * extra for kind, share in _KIND_SHARES}
     for kind in counts:
         counts[kind] += int(np.floor(raw[kind]))
-    # hand out what flooring left over, largest remainders first (stable: declared order)
+    # hand out what flooring left over, largest remainders first (ties: declared order)
     left = n_users - sum(counts.values())
     by_remainder = sorted(_KIND_SHARES, key=lambda ks: -(raw[ks[0]] % 1))
     for kind, _ in by_remainder[:left]:
@@ -107,8 +108,9 @@ def _kind_counts(n_users: int) -> list[tuple[str, int]]:
     return [(kind, counts[kind]) for kind, _ in _KIND_SHARES]
 
 
-def _per_era_bins(values: np.ndarray, era_codes: np.ndarray, cuts: np.ndarray,
-                  n_eras: int) -> np.ndarray:
+def _per_era_bins(
+    values: np.ndarray, era_codes: np.ndarray, cuts: np.ndarray, n_eras: int
+) -> np.ndarray:
     """Per-era bin number of each row, from its within-era rank and cumulative cuts."""
     out = np.empty(len(values), dtype=np.int64)
     for e in range(n_eras):
@@ -132,7 +134,7 @@ def synthetic_tournament(
 ) -> Tournament:
     """Build a small synthetic tournament (deterministic for a given ``seed``).
 
-    Per row ``i`` of era ``e``, with centred features ``x = (feature - 2) / sqrt(2)`` and
+    Per row ``i`` of era ``e``, with centred features ``x = (feature - 2) / sqrt(2)``,
     group latent factors ``z_g``:
 
         raw = 0.20 * s_main + 0.10 * Σ_k s_k + Σ_g r[e, g] * mean_{j in g}(x_j) + noise
@@ -200,10 +202,7 @@ def synthetic_tournament(
     factor_returns = rng.normal(0.02, 0.25, (n_eras, n_groups))
     linear_part = np.einsum("ig,ig->i", group_means, factor_returns[era_codes])
     raw = (
-        0.20 * s_main
-        + 0.10 * s_side.sum(axis=1)
-        + linear_part
-        + rng.standard_normal(n)
+        0.20 * s_main + 0.10 * s_side.sum(axis=1) + linear_part + rng.standard_normal(n)
     )
     target = _TARGET_VALUES[_per_era_bins(raw, era_codes, _TARGET_CUTS, n_eras)]
 
@@ -233,8 +232,10 @@ def synthetic_tournament(
                 if kind == "neutral":
                     proportion = 1.0 if i % 2 == 0 else 0.75
                     pred = nk.neutralize(
-                        pd.Series(pred, index=index), data[names],
-                        proportion=proportion, eras=eras,
+                        pd.Series(pred, index=index),
+                        data[names],
+                        proportion=proportion,
+                        eras=eras,
                     ).to_numpy()
                 columns[user] = pred
             elif kind == "indep":
@@ -247,7 +248,8 @@ def synthetic_tournament(
                 copies.append(user)
     stakes = pd.Series(
         np.round(rng.lognormal(mean=3.0, sigma=1.2, size=len(kinds)), 4),
-        index=pd.Index(list(kinds), name="user"), name="stake",
+        index=pd.Index(list(kinds), name="user"),
+        name="stake",
     )
     others = pd.DataFrame(columns, index=index)
     preds = nk.rank(others, eras=eras)

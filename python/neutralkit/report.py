@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportData", "compute_report", "write_report", "plots_available"]
+__all__ = ["ReportData", "compute_report", "plots_available", "write_report"]
 
 INSTALL_HINT = 'pip install "neutralkit[report]"'
 
@@ -32,6 +32,7 @@ INSTALL_HINT = 'pip install "neutralkit[report]"'
 METRICS = (
     ("corr", "CORR (numerai_corr)"),
     ("mmc", "MMC, seed (residual, bagged)"),
+    ("mmc_full", "MMC, seed, against the full metamodel (no bags)"),
     ("mmc_official", "MMC, official (correlation_contribution)"),
     ("fnc", "FNC (feature_neutral_corr)"),
     ("exposure_std", "feature exposure, std"),
@@ -39,7 +40,7 @@ METRICS = (
     ("exposure_max", "feature exposure, max |corr|"),
 )
 #: metrics summarized by their whole per-era statistics (the others by their mean)
-SCORE_METRICS = ("corr", "mmc", "mmc_official", "fnc")
+SCORE_METRICS = ("corr", "mmc", "mmc_full", "mmc_official", "fnc")
 STATS = ("mean", "std", "sharpe", "sortino", "max_drawdown", "hit_rate")
 
 
@@ -74,6 +75,7 @@ class ReportData:
                 "corr_hit": s["corr"]["hit_rate"],
                 "mmc": s["mmc"]["mean"],
                 "mmc_sharpe": s["mmc"]["sharpe"],
+                "mmc_full": s["mmc_full"]["mean"],
                 "mmc_official": s["mmc_official"]["mean"],
                 "fnc": s["fnc"]["mean"],
                 "fe_std": self.per_era["exposure_std"].mean(),
@@ -100,7 +102,8 @@ def _stats(per_era: pd.DataFrame) -> pd.DataFrame:
     for col in per_era.columns:
         s = per_era[col].dropna()
         rows[col] = (
-            nk.summary(s)[list(STATS)].astype(np.float64) if len(s)
+            nk.summary(s)[list(STATS)].astype(np.float64)
+            if len(s)
             else pd.Series(np.nan, index=list(STATS))
         )
     return pd.DataFrame(rows).T.reindex(per_era.columns)
@@ -155,24 +158,28 @@ def compute_report(
     if metamodel is None:
         if stakes is None:
             stakes = pd.Series(1.0, index=predictions.columns)
-        mm_desc = (
-            f"stake-weighted metamodel of the {len(models)} models"
-            + (f"; seed MMC over {bags} bags" if bags else "; seed MMC without bags")
+        mm_desc = f"stake-weighted metamodel of the {len(models)} models" + (
+            f"; seed MMC over {bags} bags" if bags else "; seed MMC without bags"
         )
         metamodel = pd.Series(
             np.asarray(nk.stake_weighted_metamodel(predictions, stakes, eras=eras)),
             index=predictions.index,
             name="metamodel",
         )
-        mmc = nk.mmc(predictions, target, stakes=stakes, eras=eras, bags=bags, seed=seed)
     else:
         mm_desc = f"given metamodel column {metamodel.name!r} (no bags)"
         bags = None
-        mmc = nk.mmc(predictions, target, metamodel=metamodel, eras=eras)
+    mmc_full = nk.mmc(predictions, target, metamodel=metamodel, eras=eras)
+    mmc = mmc_full
+    if bags:
+        mmc = nk.mmc(
+            predictions, target, stakes=stakes, eras=eras, bags=bags, seed=seed
+        )
     tick("seed MMC")
     per_era: dict[str, pd.DataFrame] = {
         "corr": nk.numerai_corr(predictions, target, eras=eras),
         "mmc": mmc,
+        "mmc_full": mmc_full,
     }
     tick("CORR")
     per_era["mmc_official"] = nk.correlation_contribution(
@@ -251,10 +258,9 @@ def per_era_long(data: ReportData) -> pd.DataFrame:
         frame = data.per_era[key].copy()
         frame.index.name = "era"
         frame.columns = [str(c) for c in frame.columns]
-        parts.append(frame.stack().rename(key))
-    out = pd.concat(parts, axis=1)
-    out.index.names = ["era", "model"]
-    return out.reset_index()
+        long = frame.reset_index().melt(id_vars="era", var_name="model", value_name=key)
+        parts.append(long.set_index(["era", "model"])[key])
+    return pd.concat(parts, axis=1).reset_index()
 
 
 def plots_available() -> bool:
@@ -335,13 +341,17 @@ def _era_axis(ax: Any, eras: pd.Index) -> None:
     step = max(1, n // 8)
     ticks = list(range(0, n, step))
     ax.set_xticks(ticks)
-    ax.set_xticklabels([str(eras[i]) for i in ticks], rotation=45, ha="right", fontsize=7)
+    ax.set_xticklabels(
+        [str(eras[i]) for i in ticks], rotation=45, ha="right", fontsize=7
+    )
     ax.set_xlabel("era")
 
 
 def _legend(ax: Any, n: int) -> None:
     if n <= 25:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.legend(
+            fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False
+        )
 
 
 def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
@@ -356,11 +366,22 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
         ax = fig.add_subplot()
         x = np.arange(len(frame.index))
         for i, model in enumerate(frame.columns):
-            ax.plot(x, frame[model].cumsum().to_numpy(), lw=1.2,
-                    color=_color(data, str(model), i), label=str(model))
+            ax.plot(
+                x,
+                frame[model].cumsum().to_numpy(),
+                lw=1.2,
+                color=_color(data, str(model), i),
+                label=str(model),
+            )
         if key == "corr":
-            ax.plot(x, data.metamodel_corr.cumsum().to_numpy(), lw=2.2, color="black",
-                    ls="--", label="metamodel")
+            ax.plot(
+                x,
+                data.metamodel_corr.cumsum().to_numpy(),
+                lw=2.2,
+                color="black",
+                ls="--",
+                label="metamodel",
+            )
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_ylabel(f"cumulative {key}")
         ax.set_title(title)
@@ -373,22 +394,38 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
     cols = 3
     rows = math.ceil(len(shown) / cols)
     fig = Figure(figsize=(10, 1.6 * rows + 0.6))
-    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.04, top=1 - 0.5 / (1.6 * rows + 0.6),
-                        hspace=0.45, wspace=0.2)
+    fig.subplots_adjust(
+        left=0.05,
+        right=0.98,
+        bottom=0.04,
+        top=1 - 0.5 / (1.6 * rows + 0.6),
+        hspace=0.45,
+        wspace=0.2,
+    )
     corr = data.per_era["corr"]
     for i, model in enumerate(shown):
         ax = fig.add_subplot(rows, cols, i + 1)
         values = corr.iloc[:, i].to_numpy()
         # one line collection instead of a patch per era: much faster to draw
-        ax.vlines(np.arange(len(values)), 0.0, values, linewidth=2.0,
-                  colors=np.where(values >= 0, "#2ca02c", "#d62728"))
+        ax.vlines(
+            np.arange(len(values)),
+            0.0,
+            values,
+            linewidth=2.0,
+            colors=np.where(values >= 0, "#2ca02c", "#d62728"),
+        )
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_title(model, fontsize=8)
         ax.tick_params(labelsize=6)
         ax.set_xticks([])
-    fig.suptitle("Per-era CORR" + (
-        f" (first {len(shown)} of {len(models)} models)" if len(shown) < len(models)
-        else ""))
+    fig.suptitle(
+        "Per-era CORR"
+        + (
+            f" (first {len(shown)} of {len(models)} models)"
+            if len(shown) < len(models)
+            else ""
+        )
+    )
     out["per_era_bars"] = ("Per-era CORR", _png(fig))
 
     # exposure distribution
@@ -406,18 +443,39 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
 
     table = data.table()
     for name, xcol, ycol, xlabel, ylabel, title in (
-        ("mmc_vs_corr", "corr", "mmc", "mean CORR", "mean MMC (seed)",
-         "MMC vs CORR across models"),
-        ("corr_vs_exposure", "fe_rms", "corr", "mean feature exposure (rms)",
-         "mean CORR", "CORR vs feature exposure"),
+        (
+            "mmc_vs_corr",
+            "corr",
+            "mmc",
+            "mean CORR",
+            "mean MMC (seed)",
+            "MMC vs CORR across models",
+        ),
+        (
+            "corr_vs_exposure",
+            "fe_rms",
+            "corr",
+            "mean feature exposure (rms)",
+            "mean CORR",
+            "CORR vs feature exposure",
+        ),
     ):
         fig = Figure(figsize=(6.5, 5), layout="constrained")
         ax = fig.add_subplot()
         for i, model in enumerate(models):
-            ax.scatter(table.loc[model, xcol], table.loc[model, ycol],
-                       color=_color(data, model, i), s=28)
-            ax.annotate(model, (table.loc[model, xcol], table.loc[model, ycol]),
-                        fontsize=6, xytext=(3, 3), textcoords="offset points")
+            ax.scatter(
+                table.loc[model, xcol],
+                table.loc[model, ycol],
+                color=_color(data, model, i),
+                s=28,
+            )
+            ax.annotate(
+                model,
+                (table.loc[model, xcol], table.loc[model, ycol]),
+                fontsize=6,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -459,24 +517,49 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 """
 
 _DEFINITIONS = (
-    ("CORR", "numerai_corr: the target centred and raised to the power 1.5; the "
-     "predictions tie-kept ranked, gaussianized and raised to 1.5; their Pearson "
-     "correlation, per era."),
-    ("MMC (seed)", "The residual MMC of the MMC2 announcement: uniform ranks of the "
-     "model neutralized to the (bag's) stake-weighted metamodel, covariance with the "
-     "target divided by 0.29², averaged over bags. A copy of the metamodel scores 0."),
-    ("MMC (official)", "correlation_contribution: gaussianized predictions "
-     "orthogonalized to the gaussianized metamodel, dot product with the centred "
-     "target (×4 when in [0, 1]) divided by n."),
-    ("FNC", "feature_neutral_corr: the predictions neutralized to all features, then "
-     "CORR with the target."),
-    ("Feature exposure", "Per era, the correlations c_j of the predictions with each "
-     "feature; std(c) (the original metric), rms = sqrt(mean c_j²) (bounded by 1), "
-     "max |c_j|; averaged over eras."),
-    ("Sharpe, Sortino", "mean / std of the per-era scores (std with ddof=0); "
-     "mean / sqrt(mean(min(s, 0)²))."),
-    ("Max drawdown", "The largest fall of the cumulative sum of per-era scores from "
-     "its running peak."),
+    (
+        "CORR",
+        "numerai_corr: the target centred and raised to the power 1.5; the "
+        "predictions tie-kept ranked, gaussianized and raised to 1.5; their Pearson "
+        "correlation, per era.",
+    ),
+    (
+        "MMC (seed)",
+        "The residual MMC of the MMC2 announcement: uniform ranks of the model "
+        "neutralized to the (bag's) stake-weighted metamodel, covariance with the "
+        "target divided by 0.29², averaged over bags (every model against every "
+        "bag). Against the full metamodel (the 'no bags' column) a copy of the "
+        "metamodel scores exactly 0; with bags a copy scores what the full metamodel "
+        "gains over a typical bag's metamodel, which rewards redundancy.",
+    ),
+    (
+        "MMC (official)",
+        "correlation_contribution: gaussianized predictions "
+        "orthogonalized to the gaussianized metamodel, dot product with the centred "
+        "target (times 4 when in [0, 1]) divided by n. A copy of the metamodel "
+        "scores 0.",
+    ),
+    (
+        "FNC",
+        "feature_neutral_corr: the predictions neutralized to all features, then "
+        "CORR with the target.",
+    ),
+    (
+        "Feature exposure",
+        "Per era, the correlations c_j of the predictions with each "
+        "feature; std(c) (the original metric), rms = sqrt(mean c_j²) (bounded by 1), "
+        "max |c_j|; averaged over eras.",
+    ),
+    (
+        "Sharpe, Sortino",
+        "mean / std of the per-era scores (std with ddof=0); "
+        "mean / sqrt(mean(min(s, 0)²)).",
+    ),
+    (
+        "Max drawdown",
+        "The largest fall of the cumulative sum of per-era scores from "
+        "its running peak.",
+    ),
     ("Hit rate", "Share of eras with a positive score."),
 )
 
@@ -488,6 +571,7 @@ _TABLE_COLUMNS = (
     ("corr_hit", "hit rate"),
     ("mmc", "MMC (seed)"),
     ("mmc_sharpe", "MMC Sharpe"),
+    ("mmc_full", "MMC (seed, no bags)"),
     ("mmc_official", "MMC (official)"),
     ("fnc", "FNC"),
     ("fe_std", "FE std"),
@@ -499,17 +583,21 @@ _TABLE_COLUMNS = (
 def _cell(value: Any) -> str:
     v = float(value)
     if not math.isfinite(v):
-        return '<td data-v="">–</td>'
+        return '<td data-v="">n/a</td>'
     cls = ' class="neg"' if v < 0 else ""
     return f'<td data-v="{v!r}"{cls}>{v:.4f}</td>'
 
 
-def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | None) -> str:
+def _html(
+    data: ReportData, title: str, images: dict[str, tuple[str, str]] | None
+) -> str:
     esc = html.escape
     table = data.table()
     has_kinds = bool(data.kinds)
-    head = "<th>model</th>" + ("<th>kind</th>" if has_kinds else "") + "".join(
-        f"<th>{esc(label)}</th>" for _, label in _TABLE_COLUMNS
+    head = (
+        "<th>model</th>"
+        + ("<th>kind</th>" if has_kinds else "")
+        + "".join(f"<th>{esc(label)}</th>" for _, label in _TABLE_COLUMNS)
     )
     rows = []
     for model in table.index:
@@ -521,7 +609,8 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
         rows.append("<tr>" + "".join(cells) + "</tr>")
     info = data.info
     overview = "".join(
-        f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in info.items()
+        f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
+        for k, v in info.items()
     )
     if images is None and not plots_available():
         plots = (
@@ -529,7 +618,9 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
             f"with <code>{esc(INSTALL_HINT, quote=False)}</code> and run again.</p>"
         )
     elif images is None:
-        plots = '<p class="note">Plots were not asked for (<code>--no-plots</code>).</p>'
+        plots = (
+            '<p class="note">Plots were not asked for (<code>--no-plots</code>).</p>'
+        )
     else:
         plots = "".join(
             f'<h3>{esc(t)}</h3><img id="plot-{esc(name)}" alt="{esc(t)}" '

@@ -75,9 +75,13 @@ def _top_bottom(top_bottom: Any) -> int:
     if top_bottom is None:
         return 0
     if isinstance(top_bottom, bool) or not isinstance(top_bottom, numbers.Integral):
-        raise TypeError(f"top_bottom: expected a positive int or None, got {top_bottom!r}")
+        raise TypeError(
+            f"top_bottom: expected a positive int or None, got {top_bottom!r}"
+        )
     if top_bottom < 0:
-        raise ValueError(f"top_bottom: expected a positive int or None, got {top_bottom}")
+        raise ValueError(
+            f"top_bottom: expected a positive int or None, got {top_bottom}"
+        )
     return int(top_bottom)
 
 
@@ -85,9 +89,15 @@ def _vector(x: Any, name: str, preds: Labeled, preds_name: str = "preds") -> np.
     """A row-aligned 1-D float64 vector (target, metamodel), checked against preds."""
     lab = labeled(x, name)
     if lab.n_cols != 1:
-        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
+        raise ValueError(
+            f"{name}: expected one value per row (1-D), got {lab.n_cols} columns"
+        )
     check_rows(name, lab.n_rows, preds.n_rows, preds_name)
-    if lab.index is not None and preds.index is not None and not lab.index.equals(preds.index):
+    if (
+        lab.index is not None
+        and preds.index is not None
+        and not lab.index.equals(preds.index)
+    ):
         raise ValueError(
             f"{name}: its index differs from the index of {preds_name}; align them first"
         )
@@ -179,8 +189,10 @@ def _score(
     common = np.ones(lab.n_rows, dtype=bool)
     for v in vectors:
         common &= ~np.isnan(v)
-    col_nan = np.isnan(values).any(axis=0) if values.dtype.kind == "f" else np.zeros(
-        lab.n_cols, dtype=bool
+    col_nan = (
+        np.isnan(values).any(axis=0)
+        if values.dtype.kind == "f"
+        else np.zeros(lab.n_cols, dtype=bool)
     )
     out = np.full((groups.n_eras, lab.n_cols), np.nan)
 
@@ -337,7 +349,9 @@ def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
 
 def _pearson_kernel(covariance: bool) -> _Kernel:
     def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
-        return _core.pearson_columns(values, vectors[0], g.order, g.offsets, covariance, threads)
+        return _core.pearson_columns(
+            values, vectors[0], g.order, g.offsets, covariance, threads
+        )
 
     return kernel
 
@@ -370,7 +384,9 @@ def pearson(
     -------
     Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, groups, labels, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads
+    )
     out = _score(_pearson_kernel(False), lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
 
@@ -389,7 +405,9 @@ def covariance(
 
     as ``numpy.cov``. Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, groups, labels, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads
+    )
     out = _score(_pearson_kernel(True), lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
 
@@ -422,7 +440,9 @@ def corr(
     Ties in ``preds`` are broken by row order within the era (the seed-era
     ``rank(pct=True, method="first")``). Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, groups, labels, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads
+    )
     kernel = _rank_corr_kernel(1, False, 1.0, _RAW, 1.0, 0)
     out = _score(kernel, lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
@@ -459,7 +479,9 @@ def numerai_corr(
         Raise the centred target to the power 1.5 (default). ``False`` for returns.
     """
     tb = _top_bottom(top_bottom)
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, groups, labels, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads
+    )
     mode = _CENTER_POWER if target_pow15 else _CENTER
     kernel = _rank_corr_kernel(0, True, 1.5, mode, 1.5, tb)
     out = _score(kernel, lab, [t], None, groups, policy, threads)
@@ -469,8 +491,15 @@ def numerai_corr(
 def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
     def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
         target, mm = vectors
+        m = _core.rank_columns(
+            mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads
+        )
+        t = _core.prepare_target(target, g.order, g.offsets, _CONTRIBUTION, 1.0)
+        if not neutralize_to:  # rank + gaussianize fused into the kernel
+            return _core.contribution_columns(
+                values, m[:, 0], t, g.order, g.offsets, tb, threads, 0
+            )
         p = _core.rank_columns(values, g.order, g.offsets, 0, True, 1.0, threads)
-        m = _core.rank_columns(mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads)
         if neutralize_to:
             from .neutralization import neutralize
 
@@ -478,10 +507,14 @@ def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
             both = neutralize(both, extra, eras=g.codes, n_threads=threads)
             p, m = both[:, :-1], both[:, -1:]
             _check_neutral_metamodel(m[:, 0], g)
-        t = _core.prepare_target(target, g.order, g.offsets, _CONTRIBUTION, 1.0)
         return _core.contribution_columns(
-            np.ascontiguousarray(p), np.ascontiguousarray(m[:, 0]), t, g.order, g.offsets,
-            tb, threads,
+            np.ascontiguousarray(p),
+            np.ascontiguousarray(m[:, 0]),
+            t,
+            g.order,
+            g.offsets,
+            tb,
+            threads,
         )
 
     return kernel
@@ -500,7 +533,9 @@ def _check_neutral_metamodel(m: np.ndarray, g: _Groups) -> None:
 def _contribution_setup(
     preds: Any, metamodel: Any, target: Any, eras: Any, nan_policy: Any, n_threads: Any
 ) -> tuple[Labeled, np.ndarray, np.ndarray, _Groups, pd.Index, str, int]:
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, groups, labels, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads
+    )
     mm = _vector(metamodel, "metamodel", lab)
     _check_vector_finite(mm, "metamodel", policy)
     _check_metamodel(mm, groups, labels)
@@ -542,7 +577,9 @@ def correlation_contribution(
     lab, t, mm, groups, labels, policy, threads = _contribution_setup(
         preds, metamodel, target, eras, nan_policy, n_threads
     )
-    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads)
+    out = _score(
+        _contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads
+    )
     return _wrap_scores(out, lab, eras, labels)
 
 
@@ -582,7 +619,13 @@ def neutral_contribution(
         raise ValueError("neutralizers: its index differs from the index of preds")
     check_finite(nlab, "neutralizers")
     out = _score(
-        _contribution_kernel(tb, True), lab, [t, mm], nlab.values, groups, policy, threads
+        _contribution_kernel(tb, True),
+        lab,
+        [t, mm],
+        nlab.values,
+        groups,
+        policy,
+        threads,
     )
     return _wrap_scores(out, lab, eras, labels)
 
@@ -615,7 +658,9 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
             raise ValueError("stakes: duplicated names in its index")
         missing = [c for c in stakes.index if c not in columns]
         if missing:
-            raise ValueError(f"stakes: names not among the columns of preds: {missing[:5]!r}")
+            raise ValueError(
+                f"stakes: names not among the columns of preds: {missing[:5]!r}"
+            )
         positions = columns.get_indexer(stakes.index)
         raw = stakes.to_numpy()
     else:
@@ -630,7 +675,9 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
         raise TypeError(f"stakes: expected numbers, got dtype {raw.dtype}")
     w = raw.astype(np.float64)
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"stakes: contains {int(np.sum(~np.isfinite(w)))} NaN or infinite value(s)")
+        raise ValueError(
+            f"stakes: contains {int(np.sum(~np.isfinite(w)))} NaN or infinite value(s)"
+        )
     if np.any(w < 0):
         raise ValueError(f"stakes: contains {int(np.sum(w < 0))} negative value(s)")
     total = w.sum()

@@ -11,6 +11,7 @@
 // Each era's result depends on that era's rows only; threads run over eras.
 #pragma once
 
+#include <neutralkit/byte_gram.hpp>
 #include <neutralkit/types.hpp>
 
 #include <Eigen/Cholesky>
@@ -145,30 +146,80 @@ void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
     load_chunk(x, eras, e, 0, eras.size(e), solver.kept, &solver.mean, xd);
 }
 
-// Gram matrix of the era's centred kept columns, accumulated chunk by chunk.
-// Small-integer data take an exact route: entries and every partial sum are integers
-// below 2^24, so a float32 product (twice the float64 rate) has no rounding at all, and
-// the centring (n * G - s s^T) / n is an exact integer in float64 until the division.
+// The era's kept columns, shifted by `shift`, as feature-major bytes. Rows are taken in
+// blocks so that the reads of each block stay in L1 while it is transposed.
+template <class T>
+ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                         const std::vector<Index>& kept, const std::vector<double>& shift) {
+    const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
+    ByteColumns b(n, kk);
+    constexpr Index kBlock = 64;
+    for (Index i0 = 0; i0 < n; i0 += kBlock) {
+        const Index rows = std::min(kBlock, n - i0);
+        for (Index c = 0; c < kk; ++c) {
+            std::uint8_t* dst = b.col(c) + i0;
+            const Index j = kept[c];
+            const auto lo = static_cast<std::int64_t>(shift[c]);
+            for (Index i = 0; i < rows; ++i)
+                dst[i] = static_cast<std::uint8_t>(static_cast<std::int64_t>(x(eras.row(e, i0 + i), j)) - lo);
+        }
+    }
+    return b;
+}
+
+// Gram matrix of the era's centred kept columns. Three routes, fastest first:
+//  * small non-negative integers (after shifting each column to start at 0, which leaves
+//    the centred Gram matrix unchanged): exact byte arithmetic (byte_gram.hpp);
+//  * other small integers: entries and every partial sum are integers below 2^24, so a
+//    float32 product (twice the float64 rate) is exact;
+//  * anything else: float64 product of the centred columns.
+// In the integer routes the centring (n G - s s^T) / n is an exact integer in float64
+// until the final division, so the centred Gram matrix carries a single rounding.
 template <class T>
 Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                             const EraSolver& solver, const std::vector<double>& sum,
-                             bool exact_f32, bool intercept) {
+                             const EraSolver& solver, const ColumnStats<T>& stats,
+                             bool intercept) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
-    if (exact_f32) {
-        Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
-        RowMatrixXf chunk;
-        for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
-            load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, nullptr, chunk);
-            gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
+    const double nn = static_cast<double>(n);
+    if constexpr (is_integer_v<T>) {
+        // shifted column sums and the largest shifted magnitude
+        std::vector<double> shift(static_cast<std::size_t>(kk), 0.0), sum(shift);
+        double max_value = 0.0, min_value = 0.0;
+        for (Index c = 0; c < kk; ++c) {
+            const Index j = solver.kept[c];
+            if (intercept) shift[c] = static_cast<double>(stats.lo[j]);
+            sum[c] = stats.sum[j] - nn * shift[c];
+            max_value = std::max(max_value, static_cast<double>(stats.hi[j]) - shift[c]);
+            min_value = std::min(min_value, static_cast<double>(stats.lo[j]) - shift[c]);
         }
-        Eigen::MatrixXd g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
-        if (intercept) {
-            const double nn = static_cast<double>(n);
-            for (Index b = 0; b < kk; ++b)
-                for (Index a = 0; a < kk; ++a)
-                    g(a, b) = (nn * g(a, b) - sum[solver.kept[a]] * sum[solver.kept[b]]) / nn;
+        const double shifted_abs = std::max(max_value, -min_value);
+        const bool bytes = byte_gram_available() && min_value >= 0.0 &&
+                           max_value <= kByteGramMaxValue &&
+                           nn * nn * shifted_abs * shifted_abs < 9.0e15;
+        const bool floats = nn * stats.max_abs * stats.max_abs < 16777216.0 &&
+                            nn * nn * stats.max_abs * stats.max_abs < 9.0e15;
+        if (bytes || floats) {
+            Eigen::MatrixXd g;
+            if (bytes) {
+                g = byte_gram(byte_columns(x, eras, e, solver.kept, shift),
+                              static_cast<int>(max_value));
+            } else {
+                Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
+                RowMatrixXf chunk;
+                for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+                    load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept,
+                               nullptr, chunk);
+                    gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
+                }
+                g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
+                for (Index c = 0; c < kk; ++c) sum[c] = stats.sum[solver.kept[c]];  // unshifted
+            }
+            if (intercept) {
+                for (Index b = 0; b < kk; ++b)
+                    for (Index a = 0; a < kk; ++a) g(a, b) = (nn * g(a, b) - sum[a] * sum[b]) / nn;
+            }
+            return g;
         }
-        return g;
     }
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(kk, kk);
     RowMatrixXd chunk;
@@ -245,10 +296,7 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     if (kk > max_rank) method = Method::Pivoted;
 
     if (method == Method::Cholesky) {
-        const double nmax = static_cast<double>(n) * stats.max_abs;
-        const bool exact_f32 = detail::is_integer_v<T> && nmax * stats.max_abs < 16777216.0 &&
-                               nmax * nmax < 9.0e15;
-        Eigen::MatrixXd g = detail::centred_gram(x, eras, e, s, stats.sum, exact_f32, opt.intercept);
+        Eigen::MatrixXd g = detail::centred_gram(x, eras, e, s, stats, opt.intercept);
         s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
         if (s.scale.allFinite()) {
             g = s.scale.asDiagonal() * g * s.scale.asDiagonal();

@@ -157,11 +157,16 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y,
 // With top_bottom = t > 0 only the t lowest and t highest p_perp values of the era take
 // part (stable sort, ties by row order) and the sum is divided by 2 t instead of n; when
 // 2 t >= n every row does. NaN where mm.mm is 0 or the era has fewer than 2 rows.
+// When `rank` is given, p holds raw predictions and each column is first ranked and
+// transformed per era (fused, so the transformed matrix is never stored).
 template <class T>
 void contribution_columns(const StridedMatrix<T>& p, const double* mm, const double* t,
                           const EraIndex& eras, Index top_bottom, int n_threads,
-                          double* out) {
+                          double* out, const RankTransform* rank = nullptr) {
     const Index m = p.cols;
+    const auto tables = rank ? rank_tables(eras, *rank, n_threads)
+                             : std::vector<std::vector<double>>(
+                                   static_cast<std::size_t>(eras.n_eras));
     std::vector<double> mm_norm(static_cast<std::size_t>(eras.n_eras), 0.0);
     for (Index e = 0; e < eras.n_eras; ++e) {
         double s = 0.0;
@@ -182,13 +187,22 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         }
         auto& s = detail::scratch();
         s.values.resize(static_cast<std::size_t>(n));
-        double pm = 0.0;
-        for (Index i = 0; i < n; ++i) {
-            const auto r = eras.row(e, i);
-            const double v = static_cast<double>(p(r, j));
-            s.values[static_cast<std::size_t>(i)] = v;
-            pm += v * mm[r];
+        if (rank) {
+            const Index count = detail::sort_column(
+                n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); },
+                s.keys, s.tmp);
+            const auto& table = tables[static_cast<std::size_t>(e)];
+            detail::for_each_rank_code(s.keys, rank->method, [&](Index, std::uint32_t pos,
+                                                                std::int64_t code) {
+                s.values[pos] = transformed(table, *rank, code, count, n);
+            });
+        } else {
+            for (Index i = 0; i < n; ++i)
+                s.values[static_cast<std::size_t>(i)] =
+                    static_cast<double>(p(eras.row(e, i), j));
         }
+        double pm = 0.0;
+        for (Index i = 0; i < n; ++i) pm += s.values[static_cast<std::size_t>(i)] * mm[eras.row(e, i)];
         const double beta = pm / norm;
         for (Index i = 0; i < n; ++i)
             s.values[static_cast<std::size_t>(i)] -= mm[eras.row(e, i)] * beta;

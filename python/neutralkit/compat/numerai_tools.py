@@ -396,6 +396,20 @@ def _scores_of_columns(
     return pd.Series(np.asarray(_scoring.pearson(transformed, target)), index=columns)
 
 
+def _aligned_values(
+    s1: pd.Series, s2: pd.DataFrame, max_filtered_ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The values of :func:`filter_sort_index` (s1, s2), without copying in the common
+    case of equal, sorted, complete indexes."""
+    v1 = s1.to_numpy(np.float64)
+    v2 = s2.to_numpy(np.float64)
+    same = s1.index.equals(s2.index) and s1.index.is_monotonic_increasing
+    if same and s1.index.is_unique and not np.isnan(v1).any() and not np.isnan(v2).any():
+        return v1, v2
+    a, b = filter_sort_index(s1, s2, max_filtered_ratio)
+    return a.to_numpy(np.float64), b.to_numpy(np.float64)
+
+
 def numerai_corr(
     predictions: pd.DataFrame,
     targets: pd.Series,
@@ -403,19 +417,32 @@ def numerai_corr(
     top_bottom: Optional[int] = None,
     target_pow15: bool = True,
 ) -> pd.Series:
-    """Official Numerai corr of each column (see ``neutralkit.numerai_corr``)."""
-    targets = center(targets)
-    targets, predictions = filter_sort_index(targets, predictions, max_filtered_index_ratio)
-    transformed = tie_kept_rank__gaussianize__pow_1_5(predictions)
+    """Official Numerai corr of each column (see ``neutralkit.numerai_corr``).
+
+    The original asserts that p15 of the Gaussian ranks correlates >= 0.9 with them;
+    that holds for any Gaussian ranks (>= 0.95 over every tie structure we searched),
+    so only the target's assertion is repeated here. Rank, Gaussian, p15 and Pearson
+    run fused in one kernel pass over each column.
+    """
+    centred = center(targets)
+    t, p = _aligned_values(centred, predictions, max_filtered_index_ratio)
     if target_pow15:
-        targets = power(targets.to_frame(), 1.5).iloc[:, 0]
-    return _scores_of_columns(
-        transformed.to_numpy(np.float64),
-        targets.to_numpy(np.float64),
-        predictions.index,
-        predictions.columns,
-        top_bottom,
-    )
+        t15 = _scoring.power(t, 1.5) if np.isfinite(t).all() else np.sign(t) * np.abs(t) ** 1.5
+        std_zero = len(t) > 1 and t15.std(ddof=1) == 0
+        assert std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
+        t = t15
+    n = len(t)
+    tb = top_bottom if top_bottom is not None and top_bottom > 0 else None
+    if tb is not None:
+        # the original concatenates top and bottom rows; overlapping halves duplicate
+        # ids and fail its index check
+        assert 2 * tb <= n
+    if n < 2:
+        return pd.Series(np.nan, index=predictions.columns)
+    # the target is already centred (on every id) and powered: Pearson re-centres on
+    # the rows it uses, so target_pow15=False here changes nothing else
+    out = _scoring.numerai_corr(p, t, top_bottom=tb, target_pow15=False)
+    return pd.Series(np.asarray(out, dtype=np.float64), index=predictions.columns)
 
 
 def neutral_correlation(

@@ -27,7 +27,9 @@ __all__ = [
 def _frame(x: Any) -> tuple[pd.DataFrame, Any]:
     """x as a DataFrame with a 0..n-1 index, and a function giving a result back."""
     if isinstance(x, pd.DataFrame):
-        return x.reset_index(drop=True).astype(np.float64), lambda d: d.set_axis(x.index)
+        return x.reset_index(drop=True).astype(np.float64), lambda d: d.set_axis(
+            x.index
+        )
     if isinstance(x, pd.Series):
         return pd.DataFrame({0: x.to_numpy(np.float64)}), lambda d: pd.Series(
             d[0].to_numpy(), index=x.index, name=x.name
@@ -50,25 +52,35 @@ def _columns(x: Any) -> list[Any]:
 def _era_groups(eras: Any, n: int) -> list[tuple[Any, np.ndarray]]:
     if eras is None:
         return [(None, np.arange(n))]
-    labels = pd.Series(np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras))
-    return [(k, np.asarray(v)) for k, v in labels.groupby(labels, sort=True).indices.items()]
+    labels = pd.Series(
+        np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras)
+    )
+    return [
+        (k, np.asarray(v)) for k, v in labels.groupby(labels, sort=True).indices.items()
+    ]
 
 
 def _vec(x: Any) -> np.ndarray:
-    return np.asarray(x.to_numpy() if hasattr(x, "to_numpy") else x, dtype=np.float64).ravel()
+    return np.asarray(
+        x.to_numpy() if hasattr(x, "to_numpy") else x, dtype=np.float64
+    ).ravel()
 
 
 def _pandas_method(method: str) -> str:
     return {"average": "average", "first": "first", "ordinal": "first"}[method]
 
 
-def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None) -> Any:
+def rank(
+    x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None
+) -> Any:
     """(pandas rank - 0.5) / count, per era and column."""
     df, wrap = _frame(x)
     out = df.copy()
     for _, rows in _era_groups(eras, len(df)):
         block = df.iloc[rows]
-        out.iloc[rows] = ((block.rank(method=_pandas_method(method)) - 0.5) / block.count()).to_numpy()
+        out.iloc[rows] = (
+            (block.rank(method=_pandas_method(method)) - 0.5) / block.count()
+        ).to_numpy()
     return wrap(out)
 
 
@@ -92,7 +104,12 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _per_column(
-    score: Any, preds: Any, vectors: list[Any], eras: Any, nan_policy: str, extra: Any = None
+    score: Any,
+    preds: Any,
+    vectors: list[Any],
+    eras: Any,
+    nan_policy: str,
+    extra: Any = None,
 ) -> Any:
     """score(p, *vectors, extra) on every (era, column), NaN rows dropped under omit."""
     df, _ = _frame(preds)
@@ -115,7 +132,9 @@ def _per_column(
             if keep.sum() < 2:
                 continue
             out[e, j] = score(
-                p[keep], *[v[keep] for v in vs], *([] if ex is None else [ex[rows][keep]])
+                p[keep],
+                *[v[keep] for v in vs],
+                *([] if ex is None else [ex[rows][keep]]),
             )
     cols = _columns(preds)
     if eras is None:
@@ -127,19 +146,36 @@ def _per_column(
 
 
 def pearson(
-    preds: Any, target: Any, *, eras: Any = None, nan_policy: str = "raise", n_threads: Any = None
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: Any = None,
 ) -> Any:
     return _per_column(_pearson, preds, [target], eras, nan_policy)
 
 
 def covariance(
-    preds: Any, target: Any, *, eras: Any = None, nan_policy: str = "raise", n_threads: Any = None
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: Any = None,
 ) -> Any:
-    return _per_column(lambda p, t: float(np.cov(p, t)[0, 1]), preds, [target], eras, nan_policy)
+    return _per_column(
+        lambda p, t: float(np.cov(p, t)[0, 1]), preds, [target], eras, nan_policy
+    )
 
 
 def corr(
-    preds: Any, target: Any, *, eras: Any = None, nan_policy: str = "raise", n_threads: Any = None
+    preds: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+    n_threads: Any = None,
 ) -> Any:
     def score(p: np.ndarray, t: np.ndarray) -> float:
         u = (pd.Series(p).rank(method="first").to_numpy() - 0.5) / len(p)
@@ -181,7 +217,9 @@ def numerai_corr(
     return _per_column(score, preds, [target], eras, nan_policy)
 
 
-def _contribution(p: np.ndarray, m: np.ndarray, t: np.ndarray, top_bottom: int | None) -> float:
+def _contribution(
+    p: np.ndarray, m: np.ndarray, t: np.ndarray, top_bottom: int | None
+) -> float:
     if np.all(m == m[0]):
         return np.nan
     if ((t >= 0) & (t <= 1)).all():
@@ -237,12 +275,18 @@ def neutral_contribution(
         both = _neutralize(np.column_stack([_gauss(p), _gauss(mm)]), x)
         return _contribution(both[:, 0], both[:, 1], t, top_bottom)
 
-    return _per_column(score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers)
+    return _per_column(
+        score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers
+    )
 
 
 def stake_weight(preds: Any, stakes: Any) -> Any:
     df = preds if isinstance(preds, pd.DataFrame) else pd.DataFrame(np.asarray(preds))
-    s = stakes if isinstance(stakes, pd.Series) else pd.Series(np.asarray(stakes), index=df.columns)
+    s = (
+        stakes
+        if isinstance(stakes, pd.Series)
+        else pd.Series(np.asarray(stakes), index=df.columns)
+    )
     s = s.astype(np.float64)
     if s.isna().any() or (s < 0).any() or s.sum() == 0:
         raise ValueError("stakes: bad stakes")
