@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _core, scoring
 from ._validate import (
     Eras,
     Labeled,
     as_float64,
+    as_kernel_matrix,
     check_finite,
     check_rows,
     eras_of,
@@ -33,6 +35,7 @@ from ._validate import (
 __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
 
 _METHODS = {"average": "average", "first": "first", "ordinal": "first"}
+_RANK_CODES = {"average": 0, "first": 1}  # RankMethod in rank.hpp
 _UNIFORM_VARIANCE = 1.0 / 12.0
 
 
@@ -47,10 +50,10 @@ def _method_of(method: Any) -> str:
 
 
 def _preds_of(preds: Any) -> tuple[Labeled, np.ndarray]:
+    """The predictions as given (any supported dtype, any strides: never copied)."""
     lab = labeled(preds, "preds")
-    values = as_float64(lab.values)
-    check_finite(lab, "preds", values)
-    return lab, values
+    check_finite(lab, "preds")
+    return lab, lab.values
 
 
 def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
@@ -231,19 +234,21 @@ def _nan_policy_of(nan_policy: Any) -> None:
 
 def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
     """Per-era uniform ranks ``(r - 0.5) / n`` of each column of a float64 (n x k) array."""
-    from . import scoring
+    eras = None if er.n_eras == 1 else _row_labels(er)
+    out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads)
+    return np.asarray(out, dtype=np.float64)
 
-    if hasattr(scoring, "rank"):
-        eras = None if er.n_eras == 1 else _row_labels(er)
-        out = scoring.rank(values, eras=eras, method=method)
-        return np.asarray(out, dtype=np.float64)
-    frame = pd.DataFrame(values)
-    if er.n_eras == 1:
-        ranks = frame.rank(method=method).to_numpy()
-    else:
-        ranks = frame.groupby(_row_labels(er)).rank(method=method).to_numpy()
-    sizes = np.repeat(er.sizes(), er.sizes())[np.argsort(er.order)]
-    return (ranks - 0.5) / sizes[:, None]
+
+def _user_ranks(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
+    """Uniform ranks of every user column, transposed: (users x rows), C order.
+
+    Equal, bit for bit, to ``scoring.rank(values).T``; the kernel writes one line per
+    user, which is several times faster for thousands of users, and the products that
+    follow (M = R W and R^T v) read that layout as well as any other.
+    """
+    return _core.uniform_rank_lines(
+        as_kernel_matrix(values), er.order, er.offsets, _RANK_CODES[method], n_threads
+    )
 
 
 def _row_labels(er: Eras) -> np.ndarray:
@@ -302,8 +307,8 @@ def stake_weighted_metamodel(
     weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
     er = _eras_of(eras, lab.n_rows)
     threads = n_threads_of(None)
-    ranks = _uniform_rank(values, er, method, threads)
-    out = _uniform_rank(ranks @ weights, er, method, threads)[:, 0]
+    ranks_t = _user_ranks(values, er, method, threads)
+    out = _uniform_rank(ranks_t.T @ weights, er, method, threads)[:, 0]
     if lab.index is not None:
         return pd.Series(out, index=lab.index, name="metamodel")
     return out
@@ -395,7 +400,7 @@ def mmc(
     t_lab, target_values = _column_of(target, "target", lab.n_rows)
     _check_index(lab, t_lab, "target")
     er = _eras_of(eras, lab.n_rows)
-    ranks = _uniform_rank(values, er, method, threads)
+    ranks_t = _user_ranks(values, er, method, threads)
     if metamodel is not None:
         if bags is not None:
             raise ValueError("bags: bagging needs stakes=, not a given metamodel")
@@ -408,7 +413,7 @@ def mmc(
     else:
         mask = _bags_of(bags, len(users), fraction_value, seed)
         weights = _bag_weights(mask, _stakes_of(stakes, users))
-        meta = ranks @ weights
+        meta = ranks_t.T @ weights
         if rerank:
             meta = _uniform_rank(meta, er, method, threads)
         meta_name = "the stake-weighted metamodel"
@@ -429,7 +434,7 @@ def mmc(
         beta = (m_c.T @ t_c) / var_m
         v = t_c - m_c @ beta / n_bags
         n = m_c.shape[0]
-        out[e] = (ranks[rows].T @ v) / ((n - 1) * scale_value)
+        out[e] = (ranks_t[:, rows] @ v) / ((n - 1) * scale_value)
     return _per_era_result(out, er, users, eras)
 
 
@@ -488,7 +493,7 @@ def mmc_loo(
     er = _eras_of(eras, lab.n_rows)
     mask = _bags_of(bags, len(users), fraction_value, seed)
     weights = _bag_weights(mask, stake_values)
-    ranks = _uniform_rank(values, er, method, threads)
+    ranks_t = _user_ranks(values, er, method, threads)
     t_c_eras = []
     for e in range(er.n_eras):
         t = target_values[_era_rows(er, e)]
@@ -516,7 +521,7 @@ def mmc_loo(
         defined = rest > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             loo = loo / np.where(defined, rest, 1.0)
-        meta = np.column_stack([ranks @ weights[:, b], ranks[:, members] @ loo])
+        meta = np.column_stack([ranks_t.T @ weights[:, b], ranks_t[members].T @ loo])
         meta = _uniform_rank(meta, er, method, threads)
         for e in range(er.n_eras):
             corr = _pearson_columns(meta[_era_rows(er, e)], t_c_eras[e])
