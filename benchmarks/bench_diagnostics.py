@@ -5,9 +5,9 @@ targets in {0, .25, .5, .75, 1}). Each case times ours and the original in the s
 checks the results agree, and prints the ratio:
 
 1. feature exposure of 1 prediction vs 2376 int8 features
-   (``neutralkit.feature_exposure`` vs ``numerai_tools.scoring.max_feature_correlation``);
+   (``neutralkit.feature_exposure`` vs numerai-tools ``max_feature_correlation``);
 2. FNC of 10 columns vs 705 features
-   (``neutralkit.feature_neutral_corr`` vs ``numerai_tools.scoring.feature_neutral_corr``);
+   (``neutralkit.feature_neutral_corr`` vs numerai-tools ``feature_neutral_corr``);
 3. ``numerai_corr`` of 1000 columns
    (``neutralkit.compat.numerai_tools.numerai_corr`` vs the original).
 
@@ -26,10 +26,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numerai_tools.scoring as original
 import numpy as np
 import pandas as pd
-
-import numerai_tools.scoring as original
 
 import neutralkit as nk
 from neutralkit.compat import numerai_tools as compat
@@ -58,13 +57,20 @@ def main() -> None:
     n = args.rows
     index = pd.Index(np.arange(n), name="id")
     warnings.simplefilter("ignore")
+    compat.N_THREADS = args.threads
     rows = []
 
     # 1. feature exposure: 1 prediction vs 2376 int8 features
-    feats = pd.DataFrame(rng.integers(0, 5, (n, 2376)).astype(np.int8), index=index,
-                         columns=[f"feature_{j}" for j in range(2376)])
-    pred = pd.Series(rng.normal(size=n) + 0.05 * feats.iloc[:, 7].to_numpy(), index=index,
-                     name="prediction")
+    feats = pd.DataFrame(
+        rng.integers(0, 5, (n, 2376)).astype(np.int8),
+        index=index,
+        columns=[f"feature_{j}" for j in range(2376)],
+    )
+    pred = pd.Series(
+        rng.normal(size=n) + 0.05 * feats.iloc[:, 7].to_numpy(),
+        index=index,
+        name="prediction",
+    )
     t_ours, ours = best_of(
         lambda: nk.feature_exposure(pred, feats, n_threads=args.threads), args.repeat
     )
@@ -74,20 +80,26 @@ def main() -> None:
 
     # 2. FNC: 10 columns vs 705 features
     f705 = feats.iloc[:, :705]
-    preds = pd.DataFrame(rng.normal(size=(n, 10)), index=index,
-                         columns=[f"model_{j}" for j in range(10)])
+    preds = pd.DataFrame(
+        rng.normal(size=(n, 10)), index=index, columns=[f"model_{j}" for j in range(10)]
+    )
     target = pd.Series(rng.integers(0, 5, n) / 4, index=index, name="target")
     t_ours, ours = best_of(
         lambda: nk.feature_neutral_corr(preds, f705, target, n_threads=args.threads),
         args.repeat,
     )
-    t_orig, orig = best_of(lambda: original.feature_neutral_corr(preds, f705, target), 1)
+    t_orig, orig = best_of(
+        lambda: original.feature_neutral_corr(preds, f705, target), 1
+    )
     np.testing.assert_allclose(ours.to_numpy(), orig.to_numpy(), atol=1e-9)
     rows.append(("FNC, 10 cols x 705 features", t_orig, t_ours))
 
     # 3. compat numerai_corr on 1000 columns
-    wide = pd.DataFrame(rng.normal(size=(n, 1000)), index=index,
-                        columns=[f"model_{j}" for j in range(1000)])
+    wide = pd.DataFrame(
+        rng.normal(size=(n, 1000)),
+        index=index,
+        columns=[f"model_{j}" for j in range(1000)],
+    )
     t_ours, ours = best_of(lambda: compat.numerai_corr(wide, target), args.repeat)
     t_orig, orig = best_of(lambda: original.numerai_corr(wide, target), 1)
     np.testing.assert_allclose(ours.to_numpy(), orig.to_numpy(), atol=1e-9)

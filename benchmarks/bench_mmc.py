@@ -45,7 +45,9 @@ def bag_masks(n_bags: int, n_users: int, fraction: float, seed: int) -> np.ndarr
     rng = np.random.default_rng(seed)
     mask = np.zeros((n_bags, n_users), dtype=bool)
     for b in range(n_bags):
-        mask[b, rng.choice(n_users, size=round(fraction * n_users), replace=False)] = True
+        mask[b, rng.choice(n_users, size=round(fraction * n_users), replace=False)] = (
+            True
+        )
     return mask
 
 
@@ -100,8 +102,9 @@ def main() -> None:
 
     rows = []
     t_ours, ours = timed(
-        lambda: nk.mmc(preds, target, stakes=stakes, bags=n_bags, seed=0,
-                       n_threads=args.threads),
+        lambda: nk.mmc(
+            preds, target, stakes=stakes, bags=n_bags, seed=0, n_threads=args.threads
+        ),
         repeat=5,
     )
     rows.append(("neutralkit.mmc", t_ours, 1.0))
@@ -109,35 +112,50 @@ def main() -> None:
     np.testing.assert_allclose(ours.to_numpy(), base.to_numpy(), rtol=1e-9, atol=1e-12)
     rows.append(("numerai-tools rank+neutralize (all users/call)", t_nt, t_nt / t_ours))
     if not args.skip_per_user:
-        t_pu, base_pu = timed(lambda: numerai_tools_mmc(preds, target, stakes, mask, True))
+        t_pu, base_pu = timed(
+            lambda: numerai_tools_mmc(preds, target, stakes, mask, True)
+        )
         np.testing.assert_allclose(
             ours.to_numpy(), base_pu.to_numpy(), rtol=1e-9, atol=1e-12
         )
-        rows.append(("numerai-tools rank+neutralize (one call/user)", t_pu, t_pu / t_ours))
+        rows.append(
+            ("numerai-tools rank+neutralize (one call/user)", t_pu, t_pu / t_ours)
+        )
     t_cc, _ = timed(lambda: numerai_tools_contribution(preds, target, stakes, mask))
     rows.append(("numerai-tools correlation_contribution*", t_cc, t_cc / t_ours))
 
-    print(f"\n1) bagged MMC: 1 era x {n} rows, {n_users} users, {n_bags} bags, "
-          f"threads={args.threads}")
+    print(
+        f"\n1) bagged MMC: 1 era x {n} rows, {n_users} users, {n_bags} bags, "
+        f"threads={args.threads}"
+    )
     print(f"{'implementation':<50} {'seconds':>9} {'x ours':>8}")
     for name, sec, ratio in rows:
         print(f"{name:<50} {sec:>9.4f} {ratio:>8.1f}")
     print("* official MMC, a different formula: timed for scale, not compared")
-    print(f"agreement with numerai-tools pipeline: max |diff| = "
-          f"{np.abs(ours.to_numpy() - base.to_numpy()).max():.2e}")
+    print(
+        f"agreement with numerai-tools pipeline: max |diff| = "
+        f"{np.abs(ours.to_numpy() - base.to_numpy()).max():.2e}"
+    )
     print(f"peak RSS so far: {peak_rss_mb():.0f} MB")
 
     big_users, big_bags = 5000, 100
     big = rng.normal(size=(n, big_users)) + signal[:, None]
     big_stakes = rng.lognormal(size=big_users)
     t_big, scores = timed(
-        lambda: nk.mmc(big, target.to_numpy(), stakes=big_stakes, bags=big_bags,
-                       n_threads=args.threads),
+        lambda: nk.mmc(
+            big,
+            target.to_numpy(),
+            stakes=big_stakes,
+            bags=big_bags,
+            n_threads=args.threads,
+        ),
         repeat=3,
     )
     assert np.isfinite(scores.to_numpy()).all()
-    print(f"\n2) neutralkit.mmc, 1 era x {n} rows, {big_users} users, {big_bags} bags, "
-          f"threads={args.threads}: {t_big:.3f} s (best of 3)")
+    print(
+        f"\n2) neutralkit.mmc, 1 era x {n} rows, {big_users} users, {big_bags} bags, "
+        f"threads={args.threads}: {t_big:.3f} s (best of 3)"
+    )
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import neutralkit
+
 from neutralkit.cli import main
 from neutralkit.datasets import synthetic_tournament
 
-REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "python")}
+# Subprocesses import the same neutralkit as this test run (installed or in-tree).
+ENV = {**os.environ, "PYTHONPATH": str(Path(neutralkit.__file__).resolve().parents[1])}
 ENV.pop("NEUTRALKIT_DEBUG", None)
 
 

@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import neutralkit
+
 import neutralkit as nk
 from neutralkit.datasets import synthetic_tournament
 
-REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "python")}
+# Subprocesses import the same neutralkit as this test run (installed or in-tree).
+ENV = {**os.environ, "PYTHONPATH": str(Path(neutralkit.__file__).resolve().parents[1])}
 ENV.pop("NEUTRALKIT_DEBUG", None)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SMALL = {"n_eras": 12, "rows_per_era": 120, "n_features": 10, "n_users": 7}

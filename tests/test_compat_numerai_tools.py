@@ -1,26 +1,29 @@
-"""neutralkit.compat.numerai_tools against numerai_tools.scoring 0.7.2, function by function."""
+"""neutralkit.compat.numerai_tools vs numerai_tools.scoring 0.7.2, one by one."""
 
 from __future__ import annotations
 
 import warnings
 
+import numerai_tools.scoring as original
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import numerai_tools.scoring as original
-
 from neutralkit.compat import numerai_tools as compat
 
 TOL = 1e-9
 
 
-def _data(seed: int, n: int = 80, m: int = 3, k: int = 6, nan: bool = True, ties: bool = False):
+def _data(
+    seed: int, n: int = 80, m: int = 3, k: int = 6, nan: bool = True, ties: bool = False
+):
     rng = np.random.default_rng(seed)
     index = pd.Index(rng.permutation(n) * 3 + 7, name="id")  # unsorted ids
-    preds = pd.DataFrame(rng.normal(size=(n, m)), index=index, columns=[f"m{j}" for j in range(m)])
+    preds = pd.DataFrame(
+        rng.normal(size=(n, m)), index=index, columns=[f"m{j}" for j in range(m)]
+    )
     if ties:
         preds = preds.round(1)
     if nan:
@@ -60,10 +63,15 @@ def _same(name, *args, **kwargs):
         if isinstance(expected, pd.DataFrame):
             assert got.columns.equals(expected.columns)
         np.testing.assert_allclose(
-            np.asarray(got, dtype=float), np.asarray(expected, dtype=float), atol=TOL, rtol=0
+            np.asarray(got, dtype=float),
+            np.asarray(expected, dtype=float),
+            atol=TOL,
+            rtol=0,
         )
     else:
-        np.testing.assert_allclose(np.asarray(got, float), np.asarray(expected, float), atol=TOL)
+        np.testing.assert_allclose(
+            np.asarray(got, float), np.asarray(expected, float), atol=TOL
+        )
     return None
 
 
@@ -75,21 +83,30 @@ tb = st.sampled_from([None, 0, 5, 20])
 @given(seeds, tb, st.booleans(), st.booleans())
 def test_numerai_corr(seed, top_bottom, pow15, ties):
     preds, target, _, _ = _data(seed, ties=ties)
-    assert _same("numerai_corr", preds, target, top_bottom=top_bottom, target_pow15=pow15) is None
+    assert (
+        _same("numerai_corr", preds, target, top_bottom=top_bottom, target_pow15=pow15)
+        is None
+    )
 
 
 @settings(max_examples=25)
 @given(seeds, tb)
 def test_correlation_contribution(seed, top_bottom):
     preds, target, meta, _ = _data(seed)
-    assert _same("correlation_contribution", preds, meta, target, top_bottom=top_bottom) is None
+    assert (
+        _same("correlation_contribution", preds, meta, target, top_bottom=top_bottom)
+        is None
+    )
 
 
 @settings(max_examples=25)
 @given(seeds, tb)
 def test_neutral_contribution(seed, top_bottom):
     preds, target, meta, feats = _data(seed)
-    assert _same("neutral_contribution", preds, meta, feats, target, top_bottom=top_bottom) is None
+    assert (
+        _same("neutral_contribution", preds, meta, feats, target, top_bottom=top_bottom)
+        is None
+    )
 
 
 @settings(max_examples=25)
@@ -98,7 +115,13 @@ def test_feature_neutral_corr(seed, top_bottom, sort):
     preds, target, _, feats = _data(seed, nan=False)
     if sort:
         preds = preds.sort_index()  # the original needs it; unsorted must fail alike
-    err = _same("feature_neutral_corr", preds, feats.loc[preds.index], target, top_bottom=top_bottom)
+    err = _same(
+        "feature_neutral_corr",
+        preds,
+        feats.loc[preds.index],
+        target,
+        top_bottom=top_bottom,
+    )
     assert (err is None) == sort
 
 
@@ -106,7 +129,10 @@ def test_feature_neutral_corr(seed, top_bottom, sort):
 @given(seeds, tb)
 def test_neutral_correlation(seed, top_bottom):
     preds, target, _, feats = _data(seed)
-    assert _same("neutral_correlation", preds, feats, target, top_bottom=top_bottom) is None
+    assert (
+        _same("neutral_correlation", preds, feats, target, top_bottom=top_bottom)
+        is None
+    )
 
 
 @settings(max_examples=25)
@@ -207,7 +233,9 @@ def test_filter_sort_index(seed, ratio, drop):
 def test_numerai_corr_centres_target_before_filtering():
     """The original centres on every target id, also those missing from preds."""
     preds, target, _, _ = _data(3, nan=False)
-    extra = pd.Series([5.0] * 10, index=pd.Index(range(10**6, 10**6 + 10)), name="target")
+    extra = pd.Series(
+        [5.0] * 10, index=pd.Index(range(10**6, 10**6 + 10)), name="target"
+    )
     _same("numerai_corr", preds, pd.concat([target, extra]))
 
 
@@ -226,5 +254,39 @@ def test_inputs_not_modified():
     compat.numerai_corr(preds, target)
     compat.neutral_contribution(preds, meta, feats, target)
     compat.neutralize(preds.sort_index(), feats)
-    for before, after in zip(copies, (preds, target, meta, feats)):
+    for before, after in zip(copies, (preds, target, meta, feats), strict=True):
         assert before.equals(after)
+
+
+@settings(max_examples=15)
+@given(seeds, st.booleans())
+def test_remaining_helpers(seed, sort):
+    preds, target, meta, feats = _data(seed, nan=False, ties=True)
+    if sort:
+        preds, target = preds.sort_index(), target.sort_index()
+    for name in ("min_max_normalize", "center", "weight_normalize"):
+        _same(name, preds["m0"])
+    for name in ("variance_normalize", "standardize", "center", "weight_normalize"):
+        _same(name, preds)
+    _same("tie_kept_rank__gaussianize__pow_1_5", preds)
+    _same(
+        "tie_kept_rank__gaussianize__neutralize__variance_normalize",
+        preds,
+        feats.loc[preds.index],
+    )
+    _same("validate_indices", target, preds["m2"])
+    top = _call(original, "filter_sort_top_bottom", preds["m1"], 7)[0]
+    got = compat.filter_sort_top_bottom(preds["m1"], 7)
+    for a, b in zip(got, top, strict=True):
+        pd.testing.assert_series_equal(a, b)
+    pd.testing.assert_series_equal(
+        compat.filter_sort_top_bottom_concat(preds["m1"], 7),
+        original.filter_sort_top_bottom_concat(preds["m1"], 7),
+    )
+    many = [target.iloc[3:], preds, meta.iloc[:-2]]
+    e, e_err = _call(original, "filter_sort_index_many", many)
+    g, g_err = _call(compat, "filter_sort_index_many", many)
+    assert e_err == g_err
+    if e is not None:
+        for a, b in zip(g, e, strict=True):
+            assert a.equals(b)

@@ -1,17 +1,16 @@
-"""neutralkit.diagnostics: worked examples, numerai-tools per era, bad input, invariants."""
+"""neutralkit.diagnostics: worked examples, numerai-tools per era, bad input."""
 
 from __future__ import annotations
 
 import math
 import warnings
 
+import numerai_tools.scoring as nt
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import numerai_tools.scoring as nt
 
 import neutralkit as nk
 from neutralkit import reference as ref
@@ -20,14 +19,20 @@ from neutralkit import reference as ref
 def _era_data(seed: int, n_eras: int = 3, per_era: int = 60, m: int = 3, k: int = 8):
     rng = np.random.default_rng(seed)
     n = n_eras * per_era
-    eras = pd.Series(np.repeat([f"era{e:02d}" for e in range(n_eras)], per_era)).sample(
-        frac=1, random_state=seed
-    ).to_numpy()
+    eras = (
+        pd.Series(np.repeat([f"era{e:02d}" for e in range(n_eras)], per_era))
+        .sample(frac=1, random_state=seed)
+        .to_numpy()
+    )
     index = pd.Index(np.arange(n) + 500, name="id")
-    preds = pd.DataFrame(rng.normal(size=(n, m)), index=index,
-                         columns=[f"model_{j}" for j in range(m)])
-    feats = pd.DataFrame(rng.integers(0, 5, (n, k)).astype(np.int8), index=index,
-                         columns=[f"feature_{j}" for j in range(k)])
+    preds = pd.DataFrame(
+        rng.normal(size=(n, m)), index=index, columns=[f"model_{j}" for j in range(m)]
+    )
+    feats = pd.DataFrame(
+        rng.integers(0, 5, (n, k)).astype(np.int8),
+        index=index,
+        columns=[f"feature_{j}" for j in range(k)],
+    )
     target = pd.Series(rng.integers(0, 5, n) / 4, index=index, name="target")
     return preds, feats, target, eras
 
@@ -65,7 +70,9 @@ def test_summary_drawdown_counts_a_first_era_loss_and_compounds():
     assert out["max_drawdown"] == pytest.approx(0.5, abs=1e-15)
     s2 = np.array([-0.1, -0.1])
     # wealth 1, 0.9, 0.81 -> 1 - 0.81
-    assert nk.summary(s2, compounded=True)["max_drawdown"] == pytest.approx(0.19, abs=1e-15)
+    assert nk.summary(s2, compounded=True)["max_drawdown"] == pytest.approx(
+        0.19, abs=1e-15
+    )
     assert nk.summary(s2)["max_drawdown"] == pytest.approx(0.2, abs=1e-15)
 
 
@@ -88,16 +95,20 @@ def test_summary_frame_one_row_per_column():
     frame = pd.DataFrame({"a": [0.1, -0.2, 0.3], "b": [0.0, 0.1, 0.1]})
     out = nk.summary(frame)
     assert list(out.index) == ["a", "b"]
-    pd.testing.assert_series_equal(out.loc["a"].drop("n_eras"),
-                                   nk.summary(frame["a"]).drop("n_eras").rename("a"),
-                                   check_dtype=False)
+    pd.testing.assert_series_equal(
+        out.loc["a"].drop("n_eras"),
+        nk.summary(frame["a"]).drop("n_eras").rename("a"),
+        check_dtype=False,
+    )
     assert out["n_eras"].tolist() == [3, 3]
 
 
 def test_hard_era_mmc_by_hand():
     mmc = pd.Series([0.02, -0.01, 0.03], index=["e1", "e2", "e3"])
     mm = pd.Series([-0.05, 0.01, -0.02], index=["e1", "e2", "e3"])
-    assert nk.hard_era_mmc(mmc, mm) == pytest.approx((1.5 * 0.02 - 0.01 + 1.5 * 0.03) / 3)
+    assert nk.hard_era_mmc(mmc, mm) == pytest.approx(
+        (1.5 * 0.02 - 0.01 + 1.5 * 0.03) / 3
+    )
     assert nk.hard_era_mmc(mmc, mm, coefficient=1.0) == pytest.approx(mmc.mean())
     frame = pd.DataFrame({"x": mmc, "y": -mmc})
     out = nk.hard_era_mmc(frame, mm, 2.0)
@@ -111,7 +122,17 @@ def test_churn_by_hand():
     assert nk.churn(cur, prev) == pytest.approx(2.0)  # opposite order: Spearman -1
     assert nk.churn(cur, cur * 10) == pytest.approx(0.0)
     # one swap among 3 ranks: Spearman = 1 - 6 * 2 / (3 * 8) = 0.5
-    assert nk.churn(pd.Series([1.0, 2.0, 3.0]), pd.Series([1.0, 3.0, 2.0])) == pytest.approx(0.5)
+    assert nk.churn(
+        pd.Series([1.0, 2.0, 3.0]), pd.Series([1.0, 3.0, 2.0])
+    ) == pytest.approx(0.5)
+    frame_cur = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [3.0, 2.0, 1.0]})
+    frame_prev = pd.DataFrame(
+        {"x": [1.0, 3.0, 2.0], "y": [3.0, 2.0, 1.0]}, index=[0, 1, 2]
+    )
+    out = nk.churn(frame_cur, frame_prev)
+    assert out["x"] == pytest.approx(0.5) and out["y"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="column labels"):
+        nk.churn(frame_cur, frame_prev.rename(columns={"y": "z"}))
 
 
 # ---------------------------------------------------- against numerai-tools, per era
@@ -127,7 +148,9 @@ def test_fnc_equals_numerai_tools_per_era(seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = nt.feature_neutral_corr(preds[rows], feats[rows], target[rows])
-        np.testing.assert_allclose(ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(
+            ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9
+        )
 
 
 @settings(max_examples=15)
@@ -138,13 +161,15 @@ def test_neutral_correlation_equals_numerai_tools_per_era(seed):
     for era in ours.index:
         rows = eras == era
         expected = nt.neutral_correlation(preds[rows], feats[rows], target[rows])
-        np.testing.assert_allclose(ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(
+            ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9
+        )
 
 
 @settings(max_examples=15)
 @given(st.integers(0, 2**20))
 def test_feature_exposure_max_equals_numerai_tools_per_era(seed):
-    preds, feats, target, eras = _era_data(seed)
+    preds, feats, _target, eras = _era_data(seed)
     exposure = nk.feature_exposure(preds, feats, eras=eras)
     for era in exposure.index:
         rows = eras == era
@@ -161,10 +186,12 @@ def test_fnc_vs_reference(seed, preset):
     fast = nk.feature_neutral_corr(preds, feats, target, eras=eras, preset=preset)
     slow = ref.feature_neutral_corr(preds, feats, target, eras=eras, preset=preset)
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), atol=1e-9)
-    fast1 = nk.feature_neutral_corr(preds["model_1"].to_numpy(), feats.to_numpy(), target,
-                                    preset=preset)
-    slow1 = ref.feature_neutral_corr(preds["model_1"].to_numpy(), feats.to_numpy(), target,
-                                     preset=preset)
+    fast1 = nk.feature_neutral_corr(
+        preds["model_1"].to_numpy(), feats.to_numpy(), target, preset=preset
+    )
+    slow1 = ref.feature_neutral_corr(
+        preds["model_1"].to_numpy(), feats.to_numpy(), target, preset=preset
+    )
     assert isinstance(fast1, float)
     assert fast1 == pytest.approx(slow1, abs=1e-9)
 
@@ -185,9 +212,9 @@ def test_legacy_fnc_is_pearson_of_standardized_first_rank_residual():
     x = np.hstack([feats.to_numpy(float), np.ones((len(col), 1))])
     r = u.to_numpy() - x @ np.linalg.lstsq(x, u.to_numpy(), rcond=None)[0]
     expected = np.corrcoef(r, target.to_numpy())[0, 1]
-    assert nk.feature_neutral_corr(col, feats, target, preset="legacy") == pytest.approx(
-        expected, abs=1e-12
-    )
+    assert nk.feature_neutral_corr(
+        col, feats, target, preset="legacy"
+    ) == pytest.approx(expected, abs=1e-12)
 
 
 # -------------------------------------------------------------- output shapes
@@ -199,7 +226,9 @@ def test_return_conventions():
     assert isinstance(fnc, pd.Series) and list(fnc.index) == list(preds.columns)
     per_era = nk.feature_neutral_corr(preds, feats, target, eras=eras)
     assert list(per_era.index) == sorted(set(eras))
-    numpy_out = nk.feature_neutral_corr(preds.to_numpy(), feats.to_numpy(), target.to_numpy())
+    numpy_out = nk.feature_neutral_corr(
+        preds.to_numpy(), feats.to_numpy(), target.to_numpy()
+    )
     assert list(numpy_out.index) == [0, 1, 2]
     fc = nk.feature_correlations(preds, feats, eras=eras)
     assert fc.shape == (3, 3 * 8)
@@ -231,11 +260,23 @@ def test_int8_and_float_features_agree_and_threads_do_not_matter():
     preds, feats, _, eras = _era_data(5, n_eras=4, k=300)
     a = nk.feature_correlations(preds, feats, eras=eras, n_threads=1)
     b = nk.feature_correlations(preds, feats.astype(np.float64), eras=eras, n_threads=2)
-    c = nk.feature_correlations(preds, np.asfortranarray(feats.to_numpy(np.float32)),
-                                eras=eras, n_threads=3)
+    c = nk.feature_correlations(
+        preds, np.asfortranarray(feats.to_numpy(np.float32)), eras=eras, n_threads=3
+    )
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-13)
     np.testing.assert_allclose(a.to_numpy(), c.to_numpy(), atol=1e-13)
     assert a.equals(nk.feature_correlations(preds, feats, eras=eras, n_threads=2))
+
+
+def test_many_columns_int8_path_matches_float():
+    """More than 4 prediction columns take the block + matrix-product path."""
+    preds, feats, _, eras = _era_data(8, m=7, k=150)
+    feats.iloc[eras == "era01", 3] = 1  # constant in one era only
+    a = nk.feature_correlations(preds, feats, eras=eras)
+    b = ref.feature_correlations(preds, feats, eras=eras)
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-12)
+    assert np.isnan(a.loc["era01", ("model_4", "feature_3")])
+    assert not np.isnan(a.loc["era00", ("model_4", "feature_3")])
 
 
 def test_inputs_not_modified():
@@ -271,11 +312,11 @@ def test_target_with_nan_raises():
     preds, feats, target, _ = _era_data(1)
     t = target.copy()
     t.iloc[5] = np.nan
-    with pytest.raises(ValueError, match="target.*NaN"):
+    with pytest.raises(ValueError, match=r"target.*NaN"):
         nk.feature_neutral_corr(preds, feats, t)
-    with pytest.raises(ValueError, match="target.*NaN"):
+    with pytest.raises(ValueError, match=r"target.*NaN"):
         nk.neutral_correlation(preds, feats, t)
-    with pytest.raises(ValueError, match="target.*NaN"):
+    with pytest.raises(ValueError, match=r"target.*NaN"):
         nk.feature_neutral_target(t, feats)
 
 

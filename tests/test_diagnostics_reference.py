@@ -40,20 +40,37 @@ def problems(draw):
         p[:, 0] = 0.25  # a constant prediction column
     eras = np.repeat(np.arange(n_eras), sizes)
     rng.shuffle(eras)
-    if draw(st.booleans()):
+    layout = draw(st.sampled_from(["C", "F", "strided"]))
+    if layout == "F":
         x = np.asfortranarray(x)
+    elif layout == "strided":
+        x = np.repeat(x, 2, axis=1)[:, ::2]  # a view with a column stride of 2
     one_d = draw(st.booleans())
     return (p[:, 0] if one_d else p), x, (None if n_eras == 1 else eras)
 
 
 def _assert_same(a, b, atol=1e-9):
     if isinstance(a, pd.DataFrame):
-        pd.testing.assert_frame_equal(a, b, check_exact=False, atol=atol, rtol=0,
-                                      check_dtype=False, check_index_type=False,
-                                      check_column_type=False)
+        pd.testing.assert_frame_equal(
+            a,
+            b,
+            check_exact=False,
+            atol=atol,
+            rtol=0,
+            check_dtype=False,
+            check_index_type=False,
+            check_column_type=False,
+        )
     elif isinstance(a, pd.Series):
-        pd.testing.assert_series_equal(a, b, check_exact=False, atol=atol, rtol=0,
-                                       check_dtype=False, check_index_type=False)
+        pd.testing.assert_series_equal(
+            a,
+            b,
+            check_exact=False,
+            atol=atol,
+            rtol=0,
+            check_dtype=False,
+            check_index_type=False,
+        )
     else:
         np.testing.assert_allclose(a, b, atol=atol, rtol=0)
 
@@ -74,11 +91,16 @@ def test_feature_exposure_vs_reference(problem):
     fast = nk.feature_exposure(p, x, eras=eras)
     slow = ref.feature_exposure(p, x, eras=eras)
     if isinstance(fast, pd.Series):
-        np.testing.assert_allclose(fast.iloc[:3].astype(float), slow.iloc[:3].astype(float),
-                                   atol=1e-9)
+        np.testing.assert_allclose(
+            fast.iloc[:3].astype(float), slow.iloc[:3].astype(float), atol=1e-9
+        )
         assert fast["max_feature"] == slow["max_feature"]
         return
-    names = [c for c in fast.columns if (c[0] if isinstance(c, tuple) else c) == "max_feature"]
+    names = [
+        c
+        for c in fast.columns
+        if (c[0] if isinstance(c, tuple) else c) == "max_feature"
+    ]
     numeric = [c for c in fast.columns if c not in names]
     _assert_same(fast[numeric].astype(float), slow[numeric].astype(float))
     # ties in |c| may pick another feature; the maximum itself must agree (checked
@@ -93,7 +115,7 @@ def test_feature_neutral_target_vs_reference(problem, proportion):
     fast = nk.feature_neutral_target(p, x, eras=eras, proportion=proportion)
     slow = ref.feature_neutral_target(p, x, eras=eras, proportion=proportion)
     if isinstance(proportion, list):
-        for a, b in zip(fast, slow):
+        for a, b in zip(fast, slow, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-9)
     else:
         np.testing.assert_allclose(fast, slow, atol=1e-9)
@@ -108,7 +130,9 @@ series = st.lists(score, min_size=1, max_size=30)
 @given(series, st.booleans())
 def test_summary_vs_reference(values, compounded):
     s = pd.Series(values, name="model")
-    _assert_same(nk.summary(s, compounded=compounded), ref.summary(s, compounded=compounded))
+    _assert_same(
+        nk.summary(s, compounded=compounded), ref.summary(s, compounded=compounded)
+    )
 
 
 @settings(max_examples=30)

@@ -60,16 +60,18 @@ def test_bag_with_zero_total_stake():
 def test_metamodel_single_value_in_an_era():
     meta = rng.random(N)
     meta[ERAS == 2] = 0.7
-    with pytest.raises(ValueError, match="metamodel: .*single value in era 2"):
+    with pytest.raises(ValueError, match=r"metamodel: .*single value in era 2"):
         nk.mmc(PREDS, TARGET, metamodel=meta, eras=ERAS)
-    with pytest.raises(ValueError, match="metamodel: .*single value in era 2"):
+    with pytest.raises(ValueError, match=r"metamodel: .*single value in era 2"):
         nk.mmc(PREDS, TARGET, metamodel=meta, eras=ERAS, preset="legacy")
 
 
 def test_stake_weighted_metamodel_single_value():
     flat = PREDS.copy()
     flat[:, :] = 1.0
-    with pytest.raises(ValueError, match="stakes: the stake-weighted metamodel takes a"):
+    with pytest.raises(
+        ValueError, match="stakes: the stake-weighted metamodel takes a"
+    ):
         _mmc(preds=flat)
 
 
@@ -79,8 +81,11 @@ def test_nan_raises(where, bad):
     preds, target, meta = PREDS.copy(), TARGET.copy(), rng.random(N)
     array = {"preds": preds, "target": target, "metamodel": meta}[where]
     array[(3, 2) if array.ndim == 2 else 3] = bad
-    with pytest.raises(ValueError, match=f"{where}: contains 1 NaN or infinite value.*"
-                       + ("first in column 2" if where == "preds" else "")):
+    with pytest.raises(
+        ValueError,
+        match=f"{where}: contains 1 NaN or infinite value.*"
+        + ("first in column 2" if where == "preds" else ""),
+    ):
         nk.mmc(preds, target, metamodel=meta)
     if where != "metamodel":
         with pytest.raises(ValueError, match=f"{where}: contains 1 NaN"):
@@ -123,11 +128,23 @@ def test_era_with_fewer_than_two_rows():
 @pytest.mark.parametrize(
     "bags, error, message",
     [
-        (np.ones((2, 3), dtype=bool), ValueError, r"bags: a mask must have shape \(n_bags, 4\)"),
+        (
+            np.ones((2, 3), dtype=bool),
+            ValueError,
+            r"bags: a mask must have shape \(n_bags, 4\)",
+        ),
         (np.ones(4, dtype=bool), ValueError, "bags: a mask must have shape"),
         (np.ones((0, 4), dtype=bool), ValueError, "bags: a mask must have shape"),
-        (np.array([[True] * 4, [False] * 4]), ValueError, "bags: bag 1 contains no user"),
-        (np.ones((2, 4)), TypeError, "bags: expected None, a number of bags or a boolean"),
+        (
+            np.array([[True] * 4, [False] * 4]),
+            ValueError,
+            "bags: bag 1 contains no user",
+        ),
+        (
+            np.ones((2, 4)),
+            TypeError,
+            "bags: expected None, a number of bags or a boolean",
+        ),
         (True, TypeError, "bags: expected None"),
         (0, ValueError, "bags: expected a positive number of bags"),
     ],
@@ -148,7 +165,7 @@ def test_fraction_outside_unit_interval(fraction):
 
 
 def test_fraction_that_rounds_to_no_user():
-    with pytest.raises(ValueError, match="fraction: .* rounds to 0 users"):
+    with pytest.raises(ValueError, match=r"fraction: .* rounds to 0 users"):
         _mmc(bags=3, fraction=0.1)
     with pytest.raises(TypeError, match="fraction: expected a number"):
         _mmc(bags=3, fraction="half")
@@ -170,7 +187,9 @@ def test_bad_options():
         _mmc(preset="official")
     with pytest.raises(ValueError, match="scale: expected a positive finite number"):
         _mmc(scale=0.0)
-    with pytest.raises(ValueError, match="scale: expected a positive number or 'exact'"):
+    with pytest.raises(
+        ValueError, match="scale: expected a positive number or 'exact'"
+    ):
         _mmc(scale="uniform")
     with pytest.raises(TypeError, match="scale: expected a positive number"):
         _mmc(scale=None)

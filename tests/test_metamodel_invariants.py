@@ -88,7 +88,14 @@ def test_inputs_not_modified():
     mask = np.ones((2, 6), dtype=bool)
     mask[0, :3] = False
     meta = preds[:, 1].copy()
-    copies = [frame.copy(), named.copy(), t.copy(), eras.copy(), mask.copy(), meta.copy()]
+    copies = [
+        frame.copy(),
+        named.copy(),
+        t.copy(),
+        eras.copy(),
+        mask.copy(),
+        meta.copy(),
+    ]
     nk.mmc(frame, t, stakes=named, eras=eras, bags=mask)
     nk.mmc(frame, t, metamodel=meta, eras=eras)
     nk.mmc_loo(frame, t, named, eras=eras, bags=mask)
@@ -96,7 +103,7 @@ def test_inputs_not_modified():
     pd.testing.assert_frame_equal(frame, copies[0])
     pd.testing.assert_series_equal(named, copies[1])
     pd.testing.assert_series_equal(t, copies[2])
-    for now, before in zip([eras, mask, meta], copies[3:]):
+    for now, before in zip([eras, mask, meta], copies[3:], strict=True):
         np.testing.assert_array_equal(now, before)
 
 
@@ -104,8 +111,9 @@ def test_scale_options():
     _, preds, target, stakes, eras = _data(3)
     default = nk.mmc(preds, target, stakes=stakes, eras=eras)
     exact = nk.mmc(preds, target, stakes=stakes, eras=eras, scale="exact")
-    np.testing.assert_allclose(exact.to_numpy() / 12, default.to_numpy() * 0.29**2,
-                               rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(
+        exact.to_numpy() / 12, default.to_numpy() * 0.29**2, rtol=1e-13, atol=1e-16
+    )
 
 
 def test_legacy_preset_is_first_ranks_and_raw_metamodel():
@@ -119,8 +127,9 @@ def test_legacy_preset_is_first_ranks_and_raw_metamodel():
     n = len(target)
     expected = (u.T @ t - (u.T @ m) * (m @ t) / (m @ m)) / (n - 1) / 0.29**2
     np.testing.assert_allclose(legacy.to_numpy(), expected, rtol=1e-10, atol=1e-14)
-    assert not np.allclose(legacy.to_numpy(),
-                           nk.mmc(preds, target, metamodel=metamodel).to_numpy())
+    assert not np.allclose(
+        legacy.to_numpy(), nk.mmc(preds, target, metamodel=metamodel).to_numpy()
+    )
 
 
 def test_loo_outside_every_bag_is_nan():

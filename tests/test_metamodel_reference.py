@@ -56,7 +56,9 @@ cases = st.tuples(
     fraction=st.sampled_from([0.5, 1.0, 0.3]),
     use_eras=st.booleans(),
 )
-def test_mmc_stakes_matches_reference(case, bags, method, preset, scale, fraction, use_eras):
+def test_mmc_stakes_matches_reference(
+    case, bags, method, preset, scale, fraction, use_eras
+):
     rng, preds, target, stakes, eras = _case(*case)
     if bags == "mask":
         bags = rng.random((4, preds.shape[1])) < 0.6
@@ -66,8 +68,14 @@ def test_mmc_stakes_matches_reference(case, bags, method, preset, scale, fractio
     if round(fraction * preds.shape[1]) < 1:
         fraction = 1.0
     kwargs = dict(
-        stakes=stakes, eras=eras, bags=bags, fraction=fraction, seed=case[0],
-        method=method, preset=preset, scale=scale,
+        stakes=stakes,
+        eras=eras,
+        bags=bags,
+        fraction=fraction,
+        seed=case[0],
+        method=method,
+        preset=preset,
+        scale=scale,
     )
     expected = ref.mmc(preds, target, **kwargs)
     got = nk.mmc(preds, target, n_threads=1, **kwargs)
@@ -135,7 +143,7 @@ def test_stake_weighted_metamodel_matches_reference(case, method, use_eras):
 
 def test_bags_drawn_are_the_documented_ones():
     """An int bags= equals the explicit mask drawn with default_rng(seed)."""
-    rng, preds, target, stakes, _ = _case(5, 1, 30, 9, False)
+    _rng, preds, target, stakes, _ = _case(5, 1, 30, 9, False)
     n_users = preds.shape[1]
     draw = np.random.default_rng(11)
     mask = np.zeros((6, n_users), dtype=bool)
@@ -153,13 +161,15 @@ def test_bagged_score_is_mean_of_single_bag_scores():
     mask = rng.random((5, 7)) < 0.5
     mask[:, 3] = True
     whole = nk.mmc(preds, target, stakes=stakes, bags=mask, eras=eras)
-    singles = [nk.mmc(preds, target, stakes=stakes, bags=mask[b : b + 1], eras=eras)
-               for b in range(5)]
+    singles = [
+        nk.mmc(preds, target, stakes=stakes, bags=mask[b : b + 1], eras=eras)
+        for b in range(5)
+    ]
     _close(whole, sum(singles) / 5, tol=1e-13)
 
 
 def test_pandas_in_pandas_out():
-    rng, preds, target, stakes, eras = _case(3, 3, 12, 4, True)
+    _rng, preds, target, stakes, eras = _case(3, 3, 12, 4, True)
     index = pd.Index([f"id{i}" for i in range(len(target))], name="id")
     frame = pd.DataFrame(preds, index=index, columns=["a", "b", "c", "d"])
     t = pd.Series(target, index=index)
@@ -183,10 +193,12 @@ def test_pandas_in_pandas_out():
 
 
 def test_named_stakes_subset_means_zero_stake():
-    _, preds, target, stakes, _ = _case(4, 1, 25, 4, False)
+    _, preds, target, _stakes, _ = _case(4, 1, 25, 4, False)
     frame = pd.DataFrame(preds, columns=list("abcd"))
     partial = nk.mmc(frame, target, stakes={"a": 2.0, "c": 1.0})
-    full = nk.mmc(frame, target, stakes=pd.Series([2.0, 0.0, 1.0, 0.0], index=list("abcd")))
+    full = nk.mmc(
+        frame, target, stakes=pd.Series([2.0, 0.0, 1.0, 0.0], index=list("abcd"))
+    )
     np.testing.assert_array_equal(partial.to_numpy(), full.to_numpy())
 
 
@@ -201,3 +213,31 @@ def test_dtypes_agree():
         np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
     got = nk.mmc(np.asfortranarray(preds.astype(float)), target, stakes=stakes)
     np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+
+
+@settings(max_examples=40)
+@given(
+    case=cases,
+    method=st.sampled_from(["average", "first"]),
+    near_ties=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32, np.int8, np.int64]),
+)
+def test_user_rank_kernel_matches_scoring_rank(case, method, near_ties, dtype):
+    """The transposed rank kernel used by mmc equals scoring.rank bit for bit."""
+    from neutralkit import _core
+    from neutralkit._validate import eras_of
+
+    rng, preds, _, _, eras = _case(*case)
+    if near_ties:  # values that differ only in the last mantissa bits
+        preds = 1.0 + rng.integers(0, 40, size=preds.shape) * 2.0**-52
+    values = (
+        (preds * 4).astype(dtype)
+        if dtype in (np.int8, np.int64)
+        else preds.astype(dtype)
+    )
+    er = eras_of(eras, len(eras))
+    got = _core.uniform_rank_lines(
+        values, er.order, er.offsets, {"average": 0, "first": 1}[method], 2
+    )
+    expected = nk.rank(values, eras=eras, method=method)
+    np.testing.assert_array_equal(got.T, expected)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _core
+from . import _core, scoring
 from ._validate import (
     Labeled,
     as_float64,
@@ -29,6 +29,7 @@ from ._validate import (
     n_threads_of,
     proportions_of,
 )
+from .neutralization import neutralize
 
 __all__ = [
     "churn",
@@ -57,7 +58,9 @@ def _numeric(x: Any, name: str) -> tuple[Labeled, np.ndarray]:
 
 def _check_aligned(lab: Labeled, index: pd.Index | None, name: str) -> None:
     if lab.index is not None and index is not None and not lab.index.equals(index):
-        raise ValueError(f"{name}: its index differs from the index of preds; align them first")
+        raise ValueError(
+            f"{name}: its index differs from the index of preds; align them first"
+        )
 
 
 def _features(
@@ -83,7 +86,9 @@ def _target(
     return values[:, 0]
 
 
-def _per_column(lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any) -> Any:
+def _per_column(
+    lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any
+) -> Any:
     """(n_eras x m) scores -> the module's return convention."""
     cols = lab.column_labels()
     if eras is None:
@@ -159,7 +164,7 @@ def feature_correlations(
 
 
 def _exposure_stats(c: np.ndarray, feats: pd.Index) -> tuple[np.ndarray, ...]:
-    """std/rms/max/argmax over the last axis of c, leaving NaN (constant) features out."""
+    """std/rms/max/argmax over the last axis of c, NaN (constant) features left out."""
     valid = ~np.isnan(c)
     count = valid.sum(axis=-1)
     has = count > 0
@@ -213,7 +218,7 @@ def feature_exposure(
     p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads)
     std, rms, mx, names = _exposure_stats(cube, _feature_labels(f_lab))  # (E, m) each
     cols = p_lab.column_labels()
-    stats = dict(zip(_EXPOSURE_STATS, (std, rms, mx, names)))
+    stats = dict(zip(_EXPOSURE_STATS, (std, rms, mx, names), strict=True))
     if eras is None:
         if p_lab.was_1d:
             return pd.Series(
@@ -225,9 +230,7 @@ def feature_exposure(
         return pd.DataFrame({s: v[0] for s, v in stats.items()}, index=cols)
     if p_lab.was_1d:
         return pd.DataFrame({s: v[:, 0] for s, v in stats.items()}, index=era_labels)
-    parts = {
-        (s, c): v[:, j] for s, v in stats.items() for j, c in enumerate(cols)
-    }
+    parts = {(s, c): v[:, j] for s, v in stats.items() for j, c in enumerate(cols)}
     out = pd.DataFrame(parts, index=era_labels)
     out.columns = pd.MultiIndex.from_tuples(list(parts))
     return out
@@ -266,26 +269,46 @@ def feature_neutral_corr(
         r = neutralize(u, features, standardize=True)
         fnc = Pearson(r, target)                  raw target
 
+    Parameters
+    ----------
+    preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+    features : array-like or DataFrame, shape (n, k)
+        Any supported dtype (int8 read in place, one era block at a time).
+    target : array-like or Series, shape (n,)
+        Finite (NaN raises). pandas inputs must share the index of ``preds``.
+    eras : array-like, optional
+        One label per row; every era needs at least 2 rows.
+    preset : {"official", "legacy"}
+    n_threads : int, optional
+
     Returns
     -------
     As the module convention: float / Series by column; per-era DataFrame with ``eras``.
-    """
-    from . import scoring
-    from .neutralization import neutralize
+    Official: a prediction column constant in an era scores NaN there. Legacy: ties are
+    broken by row order, so a constant column becomes a row-order ramp (as in the
+    seed-era code) and gets a score.
 
+    Raises
+    ------
+    ValueError
+        NaN/inf in any input, length or index mismatch, an era of fewer than 2 rows,
+        an unknown preset.
+    TypeError
+        Non-numeric input.
+    """
     preset = _check_preset(preset)
     p_lab, p_values = _numeric(preds, "preds")
     f_lab = _features(features, p_lab.n_rows, index=p_lab.index)
     t = _target(target, p_lab.n_rows, index=p_lab.index)
     x = as_kernel_matrix(f_lab.values)
     if preset == "official":
-        g = scoring.gaussianize(p_values, eras=eras)
+        g = scoring.gaussianize(p_values, eras=eras, n_threads=n_threads)
         r = neutralize(g, x, eras=eras, n_threads=n_threads)
-        out = scoring.numerai_corr(r, t, eras=eras)
+        out = scoring.numerai_corr(r, t, eras=eras, n_threads=n_threads)
     else:
-        u = scoring.rank(p_values, eras=eras, method="first")
+        u = scoring.rank(p_values, eras=eras, method="first", n_threads=n_threads)
         r = neutralize(u, x, eras=eras, standardize=True, n_threads=n_threads)
-        out = scoring.pearson(r, t, eras=eras)
+        out = scoring.pearson(r, t, eras=eras, n_threads=n_threads)
     return _rewrap_scores(p_lab, out, eras)
 
 
@@ -299,18 +322,17 @@ def neutral_correlation(
 ) -> Any:
     r"""Neutral correlation (official numerai-tools ``neutral_correlation``), per era.
 
-    ``Pearson(neutralize(gaussianize(rank(preds)), neutralizers), target - mean(target))``:
+    ``Pearson(neutralize(gaussianize(rank(preds)), neutralizers), center(target))``:
     no 1.5 power on either side (centring the target does not change Pearson).
     """
-    from . import scoring
-    from .neutralization import neutralize
-
     p_lab, p_values = _numeric(preds, "preds")
     n_lab = _features(neutralizers, p_lab.n_rows, "neutralizers", p_lab.index)
     t = _target(target, p_lab.n_rows, index=p_lab.index)
-    g = scoring.gaussianize(p_values, eras=eras)
+    g = scoring.gaussianize(p_values, eras=eras, n_threads=n_threads)
     r = neutralize(g, as_kernel_matrix(n_lab.values), eras=eras, n_threads=n_threads)
-    return _rewrap_scores(p_lab, scoring.pearson(r, t, eras=eras), eras)
+    return _rewrap_scores(
+        p_lab, scoring.pearson(r, t, eras=eras, n_threads=n_threads), eras
+    )
 
 
 def _rewrap_scores(p_lab: Labeled, out: Any, eras: Any) -> Any:
@@ -335,12 +357,12 @@ def feature_neutral_target(
     Intercept included. Returns the target's kind and shape (index kept); a list of
     those when ``proportion`` is a list.
     """
-    from .neutralization import neutralize
-
     t_lab, _ = _numeric(target, "target")
     _features(features, t_lab.n_rows)
     proportions_of(proportion)
-    return neutralize(target, features, eras=eras, proportion=proportion, n_threads=n_threads)
+    return neutralize(
+        target, features, eras=eras, proportion=proportion, n_threads=n_threads
+    )
 
 
 # ----------------------------------------------------------------- per-era summaries
@@ -370,7 +392,12 @@ def _series_columns(x: Any, name: str) -> tuple[np.ndarray, pd.Index | None, boo
     if arr.ndim == 1 and arr.size == 0:
         raise ValueError(f"{name}: empty input (0 eras)")
     lab = labeled(arr, name)
-    return as_float64(lab.values), None if lab.was_1d else pd.RangeIndex(lab.n_cols), lab.was_1d, None
+    return (
+        as_float64(lab.values),
+        None if lab.was_1d else pd.RangeIndex(lab.n_cols),
+        lab.was_1d,
+        None,
+    )
 
 
 def _ratio(a: float, b: float) -> float:
@@ -406,7 +433,17 @@ def _summary_1d(s: np.ndarray, compounded: bool) -> list[float]:
         k = np.arange(1, n)
         penalty = math.sqrt(1.0 + 2.0 * float(np.sum((n - k) / n * abs(rho) ** k)))
         smart = sharpe / penalty
-    return [mean, std, sharpe, _ratio(mean, downside), drawdown, hit_rate, rho, smart, n]
+    return [
+        mean,
+        std,
+        sharpe,
+        _ratio(mean, downside),
+        drawdown,
+        hit_rate,
+        rho,
+        smart,
+        n,
+    ]
 
 
 def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
@@ -414,7 +451,8 @@ def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
 
     For a series :math:`s_1..s_n` of per-era scores:
 
-    * ``mean``; ``std`` with ddof=0 (official ``sharpe_ratio``); ``sharpe = mean / std``;
+    * ``mean``; ``std`` with ddof=0 (as official ``sharpe_ratio``);
+      ``sharpe = mean / std``;
     * ``sortino = mean / sqrt(mean(min(s, 0)^2))`` (downside deviation over all eras);
     * ``max_drawdown``: the largest fall from a running peak of the cumulative score
       :math:`W_t = \sum_{i \le t} s_i`, starting from :math:`W_0 = 0` (so a loss in the
@@ -457,7 +495,9 @@ def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
         )
     rows = [_summary_1d(values[:, j], bool(compounded)) for j in range(values.shape[1])]
     if was_1d:
-        out = pd.Series(rows[0], index=list(_SUMMARY_STATS), name=name, dtype=np.float64)
+        out = pd.Series(
+            rows[0], index=list(_SUMMARY_STATS), name=name, dtype=np.float64
+        )
         return out
     frame = pd.DataFrame(rows, index=columns, columns=list(_SUMMARY_STATS))
     frame["n_eras"] = frame["n_eras"].astype(np.int64)
@@ -476,7 +516,7 @@ def _positive_number(value: Any, name: str) -> float:
 def hard_era_mmc(
     mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: float = 1.5
 ) -> Any:
-    r"""Mean per-era MMC with "hard" eras (metamodel corr < 0) weighted by a coefficient.
+    r"""Mean per-era MMC, "hard" eras (metamodel corr < 0) weighted by a coefficient.
 
     ``mean_e(w_e * mmc_e)``, ``w_e = coefficient`` if the metamodel's corr in era e is
     negative, else 1 (the source discussion's proposal: "multiplying the result by a
@@ -499,22 +539,36 @@ def hard_era_mmc(
     values, columns, was_1d, _ = _series_columns(mmc_per_era, "mmc_per_era")
     mm_lab = labeled(metamodel_corr_per_era, "metamodel_corr_per_era")
     if mm_lab.n_cols != 1:
-        raise ValueError(f"metamodel_corr_per_era: expected one column, got {mm_lab.n_cols}")
+        raise ValueError(
+            f"metamodel_corr_per_era: expected one column, got {mm_lab.n_cols}"
+        )
     mm = as_float64(mm_lab.values)[:, 0]
-    mmc_index = mmc_per_era.index if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) else None
+    mmc_index = (
+        mmc_per_era.index
+        if isinstance(mmc_per_era, (pd.Series, pd.DataFrame))
+        else None
+    )
     if mmc_index is not None and mm_lab.index is not None:
-        if len(mm_lab.index) != len(mmc_index) or not mm_lab.index.isin(mmc_index).all():
+        if (
+            len(mm_lab.index) != len(mmc_index)
+            or not mm_lab.index.isin(mmc_index).all()
+        ):
             raise ValueError(
-                "metamodel_corr_per_era: its eras (index) differ from those of mmc_per_era"
+                "metamodel_corr_per_era: its eras (index) differ from those of "
+                "mmc_per_era"
             )
         if mm_lab.index.has_duplicates or mmc_index.has_duplicates:
-            raise ValueError("mmc_per_era / metamodel_corr_per_era: duplicated era labels")
+            raise ValueError(
+                "mmc_per_era / metamodel_corr_per_era: duplicated era labels"
+            )
         mm = pd.Series(mm, index=mm_lab.index).reindex(mmc_index).to_numpy()
     else:
         check_rows("metamodel_corr_per_era", len(mm), values.shape[0], "mmc_per_era")
     for arr, nm in ((values, "mmc_per_era"), (mm, "metamodel_corr_per_era")):
         if not np.isfinite(arr).all():
-            raise ValueError(f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
+            raise ValueError(
+                f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)"
+            )
     weights = np.where(mm < 0, coef, 1.0)
     out = (weights[:, None] * values).mean(axis=0)
     if was_1d:
@@ -550,9 +604,9 @@ def churn(current: Any, previous: Any) -> Any:
         raise ValueError(
             f"current has {c_lab.n_cols} column(s) but previous has {p_lab.n_cols}"
         )
-    if c_lab.columns is not None and p_lab.columns is not None:
-        if not c_lab.columns.equals(p_lab.columns):
-            raise ValueError("current and previous: different column labels")
+    both_labelled = c_lab.columns is not None and p_lab.columns is not None
+    if both_labelled and not c_lab.columns.equals(p_lab.columns):
+        raise ValueError("current and previous: different column labels")
     c_values = as_float64(c_lab.values)
     p_values = as_float64(p_lab.values)
     if c_lab.index is not None and p_lab.index is not None:

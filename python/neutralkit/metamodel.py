@@ -1,4 +1,4 @@
-"""Stake-weighted metamodels and metamodel contribution (residual MMC and leave-one-out).
+"""Stake-weighted metamodels and metamodel contribution (residual MMC, leave-one-out).
 
 Everything is computed from uniform ranks, so only the order of each user's predictions
 within an era matters. The fast path ranks every user once (per era), builds every bag's
@@ -39,7 +39,7 @@ _RANK_CODES = {"average": 0, "first": 1}  # RankMethod in rank.hpp
 _UNIFORM_VARIANCE = 1.0 / 12.0
 
 
-# ---------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 # validation helpers
 
 
@@ -53,7 +53,7 @@ def _preds_of(preds: Any) -> tuple[Labeled, np.ndarray]:
     """The predictions as given (any supported dtype, any strides: never copied)."""
     lab = labeled(preds, "preds")
     check_finite(lab, "preds")
-    return lab, lab.values
+    return lab, lab.values  # noqa: PD011 (a Labeled view, not pandas)
 
 
 def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
@@ -69,12 +69,15 @@ def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
 
 def _check_index(preds: Labeled, other: Labeled, name: str) -> None:
     """Rows are matched by position; two pandas indexes that disagree are an error."""
-    if preds.index is not None and other.index is not None:
-        if not preds.index.equals(other.index):
-            raise ValueError(
-                f"{name}: index does not match the index of preds (rows are matched by "
-                "position; reindex one of them or pass NumPy arrays)"
-            )
+    if (
+        preds.index is not None
+        and other.index is not None
+        and not preds.index.equals(other.index)
+    ):
+        raise ValueError(
+            f"{name}: index does not match the index of preds (rows are matched by "
+            "position; reindex one of them or pass NumPy arrays)"
+        )
 
 
 def _label(value: Any) -> Any:
@@ -113,9 +116,9 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
                 f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. "
                 f"{list(unknown[:5])!r}"
             )
-        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
+        if not pd.api.types.is_numeric_dtype(
             stakes.dtype
-        ):
+        ) or pd.api.types.is_bool_dtype(stakes.dtype):
             raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
         # users without a stake are scored but take no part in the metamodel
         values = stakes.reindex(users, fill_value=0.0).to_numpy(dtype=np.float64)
@@ -167,8 +170,8 @@ def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
         size = round(fraction * n_users)
         if size < 1:
             raise ValueError(
-                f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 users "
-                "per bag"
+                f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 "
+                "users per bag"
             )
         rng = np.random.default_rng(seed)
         mask = np.zeros((int(bags), n_users), dtype=bool)
@@ -210,7 +213,9 @@ def _bag_weights(mask: np.ndarray, stakes: np.ndarray) -> np.ndarray:
 def _scale_of(scale: Any) -> float:
     if isinstance(scale, str):
         if scale != "exact":
-            raise ValueError(f"scale: expected a positive number or 'exact', got {scale!r}")
+            raise ValueError(
+                f"scale: expected a positive number or 'exact', got {scale!r}"
+            )
         return _UNIFORM_VARIANCE
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
         raise TypeError(f"scale: expected a positive number or 'exact', got {scale!r}")
@@ -228,23 +233,27 @@ def _nan_policy_of(nan_policy: Any) -> None:
         )
 
 
-# ---------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 # computation
 
 
-def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
-    """Per-era uniform ranks ``(r - 0.5) / n`` of each column of a float64 (n x k) array."""
+def _uniform_rank(
+    values: np.ndarray, er: Eras, method: str, n_threads: int
+) -> np.ndarray:
+    """Per-era uniform ranks ``(r - 0.5) / n`` of each column of an (n x k) array."""
     eras = None if er.n_eras == 1 else _row_labels(er)
     out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads)
     return np.asarray(out, dtype=np.float64)
 
 
-def _user_ranks(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
+def _user_ranks(
+    values: np.ndarray, er: Eras, method: str, n_threads: int
+) -> np.ndarray:
     """Uniform ranks of every user column, transposed: (users x rows), C order.
 
-    Equal, bit for bit, to ``scoring.rank(values).T``; the kernel writes one line per
-    user, which is several times faster for thousands of users, and the products that
-    follow (M = R W and R^T v) read that layout as well as any other.
+    Equal, bit for bit, to ``scoring.rank(values).T`` (tested), about 1.5x faster on
+    5000 x 5000 (a radix sort of 8-byte packed keys); the products that follow
+    (M = R W and R^T v) read the transposed layout as well as any other.
     """
     return _core.uniform_rank_lines(
         as_kernel_matrix(values), er.order, er.offsets, _RANK_CODES[method], n_threads
@@ -304,7 +313,9 @@ def stake_weighted_metamodel(
     method = _method_of(method)
     lab, values = _preds_of(preds)
     users = lab.column_labels()
-    weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
+    weights = _bag_weights(
+        np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users)
+    )
     er = _eras_of(eras, lab.n_rows)
     threads = n_threads_of(None)
     ranks_t = _user_ranks(values, er, method, threads)
@@ -368,10 +379,11 @@ def mmc(
     method : {"average", "first", "ordinal"}
         Tie handling of every ranking.
     scale : float or "exact"
-        Divisor of the covariance; ``0.29**2`` (the seed) by default, ``"exact"`` = 1/12.
+        Divisor of the covariance: ``0.29**2`` (the seed) by default; ``"exact"``
+        uses 1/12, the variance of a uniform.
     preset : {None, "legacy"}
-        ``"legacy"``: the seed-era example code: ``method="first"`` and the metamodel used
-        raw (not re-ranked).
+        ``"legacy"``: the seed-era example code: ``method="first"`` and the metamodel
+        used raw (not re-ranked). It overrides ``method``.
     n_threads : int, optional
         Threads of the ranking kernel (default: all cores); the result does not depend
         on it.

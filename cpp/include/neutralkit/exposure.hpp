@@ -18,6 +18,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -161,17 +162,38 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             }
         } else {
             std::vector<double> sum(static_cast<std::size_t>(kc), 0.0);
-            const T* first = x.data + eras.row(e, 0) * x.row_stride + c0 * x.col_stride;
+            // spread[j] = max |x - x_first|: zero exactly when the column is constant
+            // (finite inputs: x - y == 0 only if x == y). Branch-free, so it vectorizes.
+            std::vector<double> first(static_cast<std::size_t>(kc)), spread(static_cast<std::size_t>(kc), 0.0);
+            {
+                const T* src0 = x.data + eras.row(e, 0) * x.row_stride + c0 * x.col_stride;
+                for (Index j = 0; j < kc; ++j)
+                    first[static_cast<std::size_t>(j)] = static_cast<double>(src0[j * x.col_stride]);
+            }
+            double* sp = sum.data();
+            double* fp = first.data();
+            double* dp = spread.data();
             for (Index i = 0; i < n; ++i) {
                 const T* src = x.data + eras.row(e, i) * x.row_stride + c0 * x.col_stride;
                 double* dst = block.data() + i * kc;
-                for (Index j = 0; j < kc; ++j) {
-                    const T v = src[j * x.col_stride];
-                    dst[j] = static_cast<double>(v);
-                    sum[static_cast<std::size_t>(j)] += static_cast<double>(v);
-                    if (v != first[j * x.col_stride]) constant[static_cast<std::size_t>(j)] = 0;
+                if (x.col_stride == 1) {
+                    for (Index j = 0; j < kc; ++j) {
+                        const double v = static_cast<double>(src[j]);
+                        dst[j] = v;
+                        sp[j] += v;
+                        dp[j] = std::max(dp[j], std::abs(v - fp[j]));
+                    }
+                } else {
+                    for (Index j = 0; j < kc; ++j) {
+                        const double v = static_cast<double>(src[j * x.col_stride]);
+                        dst[j] = v;
+                        sp[j] += v;
+                        dp[j] = std::max(dp[j], std::abs(v - fp[j]));
+                    }
                 }
             }
+            for (Index j = 0; j < kc; ++j)
+                constant[static_cast<std::size_t>(j)] = spread[static_cast<std::size_t>(j)] == 0.0 ? 1 : 0;
             for (Index j = 0; j < kc; ++j)
                 mean[static_cast<std::size_t>(j)] = sum[static_cast<std::size_t>(j)] / static_cast<double>(n);
             const Eigen::Map<const Eigen::RowVectorXd> mean_row(mean.data(), kc);

@@ -38,7 +38,7 @@ behaves better, and why:
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,10 @@ __all__ = [
 #: share of ids that may be lost when matching two inputs (as in numerai-tools)
 DEFAULT_MAX_FILTERED_INDEX_RATIO = 0.2
 
+#: threads used by the kernels behind this module (the original's signatures have no
+#: such argument); ``None`` = every core. Results do not depend on it.
+N_THREADS: int | None = None
+
 S1 = TypeVar("S1", pd.DataFrame, pd.Series)
 S2 = TypeVar("S2", pd.DataFrame, pd.Series)
 RANK_METHOD_TYPE = Literal["average", "min", "max", "first", "dense"]
@@ -131,18 +135,24 @@ def filter_sort_index_many(
     for other in inputs[1:]:
         ids = ids.intersection(_complete_rows(other))
     out = [x.loc[ids].sort_index() for x in inputs]
-    for i, (kept, original) in enumerate(zip(out, inputs)):
-        _check_kept(len(kept), len(original), f"inputs[{i}]", "the others", max_filtered_ratio)
+    for i, (kept, original) in enumerate(zip(out, inputs, strict=True)):
+        _check_kept(
+            len(kept), len(original), f"inputs[{i}]", "the others", max_filtered_ratio
+        )
     return out
 
 
-def _top_bottom_positions(values: np.ndarray, top_bottom: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_bottom_positions(
+    values: np.ndarray, top_bottom: int
+) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(values, kind="stable")
     return order[-top_bottom:], order[:top_bottom]
 
 
-def filter_sort_top_bottom(s: pd.Series, top_bottom: int) -> tuple[pd.Series, pd.Series]:
-    """The ``top_bottom`` highest and lowest values of ``s`` (stable order), each sorted."""
+def filter_sort_top_bottom(
+    s: pd.Series, top_bottom: int
+) -> tuple[pd.Series, pd.Series]:
+    """The ``top_bottom`` highest and lowest values of ``s`` (stable), each sorted."""
     top, bottom = _top_bottom_positions(s.to_numpy(), top_bottom)
     return s.iloc[top].sort_index(), s.iloc[bottom].sort_index()
 
@@ -176,7 +186,7 @@ def validate_indices(live_targets: pd.Series, predictions: pd.Series) -> None:
 def _rank_values(values: np.ndarray, method: str) -> np.ndarray:
     """Uniform ranks (rank - 0.5) / count of each column; NaN stays NaN."""
     if method in ("average", "first"):
-        return _scoring.rank(values, method=method)
+        return _scoring.rank(values, method=method, n_threads=N_THREADS)
     frame = pd.DataFrame(values)
     return ((frame.rank(method=method) - 0.5) / frame.count()).to_numpy()
 
@@ -250,17 +260,21 @@ def _column_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def power(df: pd.DataFrame, p: float) -> pd.DataFrame:
-    """``sign(x) |x|^p``; asserts no NaN, a sorted index, and corr >= 0.9 with the input."""
+    """``sign(x) |x|^p``; asserts no NaN, a sorted index, corr >= 0.9 with the input."""
     assert not df.isna().to_numpy().any(), "Data contains NaNs"
     _assert_sorted(df.index, "Index is not sorted")
     values = df.to_numpy(dtype=np.float64)
     if np.isfinite(values).all() and p > 0:
-        out = _scoring.power(values, p)
+        out = _scoring.power(values, p, n_threads=N_THREADS)
     else:
         out = np.sign(values) * np.abs(values) ** p
     out2 = out.reshape(len(values), -1)
     # one row: pandas' std and corr are NaN there, so the original's assertion fails
-    std_zero = out2.std(axis=0, ddof=1) == 0 if len(values) > 1 else np.zeros(out2.shape[1], bool)
+    std_zero = (
+        out2.std(axis=0, ddof=1) == 0
+        if len(values) > 1
+        else np.zeros(out2.shape[1], bool)
+    )
     corr = _column_pearson(out2, values.reshape(len(values), -1))
     assert (std_zero | (corr >= 0.9)).all()
     if isinstance(df, pd.Series):
@@ -302,7 +316,7 @@ def tie_kept_rank__gaussianize__neutralize__variance_normalize(
 def neutralize(
     df: pd.DataFrame, neutralizers: pd.DataFrame, proportion: float = 1.0
 ) -> pd.DataFrame:
-    """Residual of each column on ``[neutralizers, 1]`` (least squares), times proportion.
+    """Residual of each column on ``[neutralizers, 1]`` (least squares).
 
     A constant column of ``df`` comes back as NaN (as in numerai-tools).
     """
@@ -311,7 +325,9 @@ def neutralize(
     assert len(df.index) == len(neutralizers.index), "Indices don't match"
     assert (df.index == neutralizers.index).all(), "Indices don't match"
     values = df.to_numpy(dtype=np.float64)
-    out = _neutralize(values, neutralizers.to_numpy(), proportion=proportion)
+    out = _neutralize(
+        values, neutralizers.to_numpy(), proportion=proportion, n_threads=N_THREADS
+    )
     constant = df.std().to_numpy() == 0
     if constant.any():
         out = out.copy()
@@ -332,7 +348,9 @@ def _pearson_1d(a: np.ndarray, b: np.ndarray) -> float:
 def correlation(live_targets: pd.Series, predictions: pd.Series) -> float:
     """``numpy.corrcoef`` of the two, after :func:`validate_indices`."""
     validate_indices(live_targets, predictions)
-    return _pearson_1d(live_targets.to_numpy(np.float64), predictions.to_numpy(np.float64))
+    return _pearson_1d(
+        live_targets.to_numpy(np.float64), predictions.to_numpy(np.float64)
+    )
 
 
 def tie_broken_rank_correlation(target: pd.Series, predictions: pd.Series) -> float:
@@ -344,13 +362,13 @@ def tie_broken_rank_correlation(target: pd.Series, predictions: pd.Series) -> fl
 def spearman_correlation(target: pd.Series, predictions: pd.Series) -> float:
     """Spearman correlation, after :func:`validate_indices`."""
     validate_indices(target, predictions)
-    a = _scoring.rank(target.to_numpy(np.float64))
-    b = _scoring.rank(predictions.to_numpy(np.float64))
+    a = _scoring.rank(target.to_numpy(np.float64), n_threads=N_THREADS)
+    b = _scoring.rank(predictions.to_numpy(np.float64), n_threads=N_THREADS)
     return _pearson_1d(a, b)
 
 
 def pearson_correlation(
-    target: pd.Series, predictions: pd.Series, top_bottom: Optional[int] = None
+    target: pd.Series, predictions: pd.Series, top_bottom: int | None = None
 ) -> float:
     """Pearson correlation; with ``top_bottom``, on the extreme predictions only."""
     if top_bottom is not None and top_bottom > 0:
@@ -364,7 +382,9 @@ def pearson_correlation(
 
 def sharpe_ratio(s: pd.Series) -> float:
     """``mean / std`` (ddof=0; NaN skipped for a Series)."""
-    values = s.dropna().to_numpy(np.float64) if isinstance(s, pd.Series) else np.asarray(s)
+    values = (
+        s.dropna().to_numpy(np.float64) if isinstance(s, pd.Series) else np.asarray(s)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.mean(values) / np.std(values)
 
@@ -374,7 +394,7 @@ def _scores_of_columns(
     target: np.ndarray,
     index: pd.Index,
     columns: pd.Index,
-    top_bottom: Optional[int],
+    top_bottom: int | None,
 ) -> pd.Series:
     """Pearson of each transformed column with the (already aligned) target."""
     n = len(target)
@@ -393,7 +413,10 @@ def _scores_of_columns(
         return pd.Series(out, index=columns)
     if n < 2:
         return pd.Series(np.nan, index=columns)
-    return pd.Series(np.asarray(_scoring.pearson(transformed, target)), index=columns)
+    return pd.Series(
+        np.asarray(_scoring.pearson(transformed, target, n_threads=N_THREADS)),
+        index=columns,
+    )
 
 
 def _aligned_values(
@@ -404,7 +427,12 @@ def _aligned_values(
     v1 = s1.to_numpy(np.float64)
     v2 = s2.to_numpy(np.float64)
     same = s1.index.equals(s2.index) and s1.index.is_monotonic_increasing
-    if same and s1.index.is_unique and not np.isnan(v1).any() and not np.isnan(v2).any():
+    if (
+        same
+        and s1.index.is_unique
+        and not np.isnan(v1).any()
+        and not np.isnan(v2).any()
+    ):
         return v1, v2
     a, b = filter_sort_index(s1, s2, max_filtered_ratio)
     return a.to_numpy(np.float64), b.to_numpy(np.float64)
@@ -414,7 +442,7 @@ def numerai_corr(
     predictions: pd.DataFrame,
     targets: pd.Series,
     max_filtered_index_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO,
-    top_bottom: Optional[int] = None,
+    top_bottom: int | None = None,
     target_pow15: bool = True,
 ) -> pd.Series:
     """Official Numerai corr of each column (see ``neutralkit.numerai_corr``).
@@ -427,9 +455,15 @@ def numerai_corr(
     centred = center(targets)
     t, p = _aligned_values(centred, predictions, max_filtered_index_ratio)
     if target_pow15:
-        t15 = _scoring.power(t, 1.5) if np.isfinite(t).all() else np.sign(t) * np.abs(t) ** 1.5
+        t15 = (
+            _scoring.power(t, 1.5, n_threads=N_THREADS)
+            if np.isfinite(t).all()
+            else np.sign(t) * np.abs(t) ** 1.5
+        )
         std_zero = len(t) > 1 and t15.std(ddof=1) == 0
-        assert std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
+        assert (
+            std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
+        )
         t = t15
     n = len(t)
     tb = top_bottom if top_bottom is not None and top_bottom > 0 else None
@@ -441,7 +475,9 @@ def numerai_corr(
         return pd.Series(np.nan, index=predictions.columns)
     # the target is already centred (on every id) and powered: Pearson re-centres on
     # the rows it uses, so target_pow15=False here changes nothing else
-    out = _scoring.numerai_corr(p, t, top_bottom=tb, target_pow15=False)
+    out = _scoring.numerai_corr(
+        p, t, top_bottom=tb, target_pow15=False, n_threads=N_THREADS
+    )
     return pd.Series(np.asarray(out, dtype=np.float64), index=predictions.columns)
 
 
@@ -450,7 +486,7 @@ def neutral_correlation(
     neutralizers: pd.DataFrame,
     targets: pd.Series,
     max_filtered_index_ratio: float = DEFAULT_MAX_FILTERED_INDEX_RATIO,
-    top_bottom: Optional[int] = None,
+    top_bottom: int | None = None,
 ) -> pd.Series:
     """Pearson of the neutralized Gaussian ranks with the centred target."""
     targets = center(targets)
@@ -471,15 +507,17 @@ def feature_neutral_corr(
     predictions: pd.DataFrame,
     features: pd.DataFrame,
     targets: pd.Series,
-    top_bottom: Optional[int] = None,
+    top_bottom: int | None = None,
 ) -> pd.Series:
     """numerai_corr of the predictions neutralized to the features."""
-    neutral = tie_kept_rank__gaussianize__neutralize__variance_normalize(predictions, features)
+    neutral = tie_kept_rank__gaussianize__neutralize__variance_normalize(
+        predictions, features
+    )
     return numerai_corr(neutral, targets, top_bottom=top_bottom)
 
 
 def max_feature_correlation(
-    s: pd.Series, features: pd.DataFrame, top_bottom: Optional[int] = None
+    s: pd.Series, features: pd.DataFrame, top_bottom: int | None = None
 ) -> tuple[str, float]:
     """The feature most correlated (in absolute value) with ``s``, and that |corr|."""
     if top_bottom is not None and top_bottom > 0:
@@ -492,7 +530,9 @@ def max_feature_correlation(
     assert np.array_equal(features.index, s.index)
     assert not s.isna().any()
     assert not features.isna().to_numpy().any()
-    corr = _diag.feature_correlations(s.to_numpy(np.float64), features)
+    corr = _diag.feature_correlations(
+        s.to_numpy(np.float64), features, n_threads=N_THREADS
+    )
     absolute = corr.abs()
     name = absolute.idxmax()
     return str(name), absolute[name]
@@ -521,8 +561,11 @@ def _contribution_target(live_targets: pd.Series) -> np.ndarray:
 
 
 def _contribution(
-    p: np.ndarray, m: np.ndarray, live_targets: pd.Series, columns: pd.Index,
-    top_bottom: Optional[int],
+    p: np.ndarray,
+    m: np.ndarray,
+    live_targets: pd.Series,
+    columns: pd.Index,
+    top_bottom: int | None,
 ) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         neutral = orthogonalize(p, m) if np.any(m) else np.full_like(p, np.nan)
@@ -542,7 +585,7 @@ def correlation_contribution(
     predictions: pd.DataFrame,
     meta_model: pd.Series,
     live_targets: pd.Series,
-    top_bottom: Optional[int] = None,
+    top_bottom: int | None = None,
 ) -> pd.Series:
     """Official MMC of each column against ``meta_model``."""
     meta_model, predictions = filter_sort_index(meta_model, predictions)
@@ -558,14 +601,16 @@ def neutral_contribution(
     meta_model: pd.Series,
     neutralizers: pd.DataFrame,
     live_targets: pd.Series,
-    top_bottom: Optional[int] = None,
+    top_bottom: int | None = None,
 ) -> pd.Series:
     """correlation_contribution after neutralizing predictions and metamodel."""
     live_targets, predictions, meta_model, neutralizers = filter_sort_index_many(
         [live_targets, predictions, meta_model, neutralizers]
     )
-    p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(np.float64)
+    p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(
+        np.float64
+    )
     m = neutralize(gaussian(tie_kept_rank(meta_model.to_frame())), neutralizers)
-    return _contribution(p, m.to_numpy(np.float64)[:, 0], live_targets, predictions.columns,
-                         top_bottom)
-
+    return _contribution(
+        p, m.to_numpy(np.float64)[:, 0], live_targets, predictions.columns, top_bottom
+    )

@@ -64,7 +64,9 @@ def _draw_bags(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarra
     return np.asarray(bags, dtype=bool)
 
 
-def _metamodel_of(era_preds: pd.DataFrame, stakes: np.ndarray, method: str) -> pd.Series:
+def _metamodel_of(
+    era_preds: pd.DataFrame, stakes: np.ndarray, method: str
+) -> pd.Series:
     """Stake-weighted mean of the users' uniform ranks (not re-ranked)."""
     total = pd.Series(0.0, index=era_preds.index)
     weights = stakes / stakes.sum()
@@ -166,7 +168,7 @@ def mmc_loo(
     method: str = "average",
     n_threads: int | None = None,
 ) -> Any:
-    """Mean over the bags containing i of Pearson(M_b, t) - Pearson(M_b without i, t)."""
+    """Mean over bags b containing i of Pearson(M_b, t) - Pearson(M_b without i, t)."""
     frame = _frame(preds)
     users = frame.columns
     t_all = _vector(target)
