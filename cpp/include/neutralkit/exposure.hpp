@@ -32,6 +32,13 @@ namespace exposure_detail {
 constexpr Index kBlockCols = 128;
 constexpr Index kFusedMaxCols = 4;
 
+// Wide enough for n * sum(x^2) of 16-bit integers over any realistic era.
+#if defined(__SIZEOF_INT128__)
+using Wide = __int128;
+#else
+using Wide = long double;  // exact to 64 bits of mantissa on x87; otherwise rounded
+#endif
+
 template <class T>
 constexpr bool exact_integer_v = std::is_integral<T>::value && sizeof(T) <= 2;
 
@@ -154,8 +161,8 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             for (Index j = 0; j < kc; ++j) {
                 const auto sj = static_cast<std::size_t>(j);
                 // n * Sxx - Sx^2 = n * (centred sum of squares), exact in 128 bits.
-                const __int128 num = static_cast<__int128>(n) * isq[sj] -
-                                     static_cast<__int128>(isum[sj]) * isum[sj];
+                const Wide num = static_cast<Wide>(n) * isq[sj] -
+                                 static_cast<Wide>(isum[sj]) * isum[sj];
                 constant[sj] = num == 0 ? 1 : 0;
                 mean[sj] = static_cast<double>(isum[sj]) / static_cast<double>(n);
                 ss[sj] = static_cast<double>(num) / static_cast<double>(n);

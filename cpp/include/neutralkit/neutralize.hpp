@@ -84,13 +84,25 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
     if constexpr (is_integer_v<T>) {
         // Integer sums are exact in int64, so means and the centred Gram matrix are too.
         std::vector<std::int64_t> isum(static_cast<std::size_t>(k), 0);
+        std::int64_t* sum = isum.data();
+        T* lo = s.lo.data();
+        T* hi = s.hi.data();
         for (Index i = 0; i < n; ++i) {
             const Index r = eras.row(e, i);
-            for (Index j = 0; j < k; ++j) {
-                const T v = x(r, j);
-                isum[j] += v;
-                if (v < s.lo[j]) s.lo[j] = v;
-                if (v > s.hi[j]) s.hi[j] = v;
+            if (x.col_stride == 1) {  // C order: a plain loop the compiler vectorizes
+                const T* src = x.data + r * x.row_stride;
+                for (Index j = 0; j < k; ++j) {
+                    sum[j] += src[j];
+                    lo[j] = std::min(lo[j], src[j]);
+                    hi[j] = std::max(hi[j], src[j]);
+                }
+            } else {
+                for (Index j = 0; j < k; ++j) {
+                    const T v = x(r, j);
+                    sum[j] += v;
+                    lo[j] = std::min(lo[j], v);
+                    hi[j] = std::max(hi[j], v);
+                }
             }
         }
         for (Index j = 0; j < k; ++j) {

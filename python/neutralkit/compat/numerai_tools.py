@@ -1,7 +1,7 @@
 """A drop-in for ``numerai_tools.scoring`` (0.7.2), computed with neutralkit's kernels.
 
-Same function names, signatures and results (to ~1e-12) on the same inputs, including
-the original's behaviour around the edges, so that ``import
+Same function names, signatures and results (to 1e-9; ~1e-15 in practice) on the same
+inputs, including the original's behaviour around the edges, so that ``import
 neutralkit.compat.numerai_tools as scoring`` can replace ``import
 numerai_tools.scoring as scoring``:
 
@@ -10,7 +10,9 @@ numerai_tools.scoring as scoring``:
 * functions that need a sorted index (``rank``, ``gaussian``, ``power``,
   ``pearson_correlation``...) assert it, as the original does;
 * ``numerai_corr`` centres the target *before* dropping unmatched ids, and asserts that
-  ``p15(target)`` still correlates >= 0.9 with the target;
+  ``p15(target)`` still correlates >= 0.9 with the target (the same assertion on the
+  predictions' Gaussian ranks is not repeated: it held, >= 0.95, over every tie
+  structure searched);
 * ``neutralize`` turns a constant column into NaN; ``top_bottom > n / 2`` fails an
   assertion; ``orthogonalize`` of a 1-D ``v`` broadcasts to an (n, n) array, as the
   NumPy expression it is defined by does.
@@ -23,10 +25,10 @@ behaves better, and why:
 
 * **NaN per column**: one NaN in one prediction column makes the original drop that
   row for every column; ``nan_policy="omit"`` scores each column on its own rows.
-* **Constant columns**: a constant prediction column gives NaN (and a warning) or a
-  failed assertion here; the main API returns NaN for that column quietly and raises a
-  ``ValueError`` naming the argument where a result would be meaningless (a constant
-  metamodel in a contribution).
+* **Constant columns**: a constant prediction column gives NaN (with a warning in the
+  original) or a failed assertion, here as there; the main API returns NaN for that
+  column quietly, and raises a ``ValueError`` naming the argument where a result would
+  be meaningless (a constant metamodel in a contribution).
 * **No pre-sorted index**: the main API needs no sorted or matching index and keeps the
   input's row order; with ``eras=`` it scores every era in one call instead of one call
   per era.
