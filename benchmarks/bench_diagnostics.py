@@ -88,9 +88,7 @@ def main() -> None:
         lambda: nk.feature_neutral_corr(preds, f705, target, n_threads=args.threads),
         args.repeat,
     )
-    t_orig, orig = best_of(
-        lambda: original.feature_neutral_corr(preds, f705, target), 1
-    )
+    t_orig, orig = best_of(lambda: original.feature_neutral_corr(preds, f705, target), 1)
     np.testing.assert_allclose(ours.to_numpy(), orig.to_numpy(), atol=1e-9)
     rows.append(("FNC, 10 cols x 705 features", t_orig, t_ours))
 

@@ -45,9 +45,7 @@ def bag_masks(n_bags: int, n_users: int, fraction: float, seed: int) -> np.ndarr
     rng = np.random.default_rng(seed)
     mask = np.zeros((n_bags, n_users), dtype=bool)
     for b in range(n_bags):
-        mask[b, rng.choice(n_users, size=round(fraction * n_users), replace=False)] = (
-            True
-        )
+        mask[b, rng.choice(n_users, size=round(fraction * n_users), replace=False)] = True
     return mask
 
 
@@ -59,9 +57,7 @@ def numerai_tools_mmc(preds, target, stakes, mask, per_user: bool) -> pd.Series:
         users = preds.columns[bag]
         meta = nt.rank(nt.stake_weight(nt.rank(preds[users]), stakes[users]).to_frame())
         if per_user:
-            residual = pd.concat(
-                [nt.neutralize(ranked[[c]], meta) for c in preds.columns], axis=1
-            )
+            residual = pd.concat([nt.neutralize(ranked[[c]], meta) for c in preds.columns], axis=1)
         else:
             residual = nt.neutralize(ranked, meta)
         total += (residual.T @ t_c) / (len(target) - 1) / SCALE
@@ -102,9 +98,7 @@ def main() -> None:
 
     rows = []
     t_ours, ours = timed(
-        lambda: nk.mmc(
-            preds, target, stakes=stakes, bags=n_bags, seed=0, n_threads=args.threads
-        ),
+        lambda: nk.mmc(preds, target, stakes=stakes, bags=n_bags, seed=0, n_threads=args.threads),
         repeat=5,
     )
     rows.append(("neutralkit.mmc", t_ours, 1.0))
@@ -112,21 +106,14 @@ def main() -> None:
     np.testing.assert_allclose(ours.to_numpy(), base.to_numpy(), rtol=1e-9, atol=1e-12)
     rows.append(("numerai-tools rank+neutralize (all users/call)", t_nt, t_nt / t_ours))
     if not args.skip_per_user:
-        t_pu, base_pu = timed(
-            lambda: numerai_tools_mmc(preds, target, stakes, mask, True)
-        )
-        np.testing.assert_allclose(
-            ours.to_numpy(), base_pu.to_numpy(), rtol=1e-9, atol=1e-12
-        )
-        rows.append(
-            ("numerai-tools rank+neutralize (one call/user)", t_pu, t_pu / t_ours)
-        )
+        t_pu, base_pu = timed(lambda: numerai_tools_mmc(preds, target, stakes, mask, True))
+        np.testing.assert_allclose(ours.to_numpy(), base_pu.to_numpy(), rtol=1e-9, atol=1e-12)
+        rows.append(("numerai-tools rank+neutralize (one call/user)", t_pu, t_pu / t_ours))
     t_cc, _ = timed(lambda: numerai_tools_contribution(preds, target, stakes, mask))
     rows.append(("numerai-tools correlation_contribution*", t_cc, t_cc / t_ours))
 
     print(
-        f"\n1) bagged MMC: 1 era x {n} rows, {n_users} users, {n_bags} bags, "
-        f"threads={args.threads}"
+        f"\n1) bagged MMC: 1 era x {n} rows, {n_users} users, {n_bags} bags, threads={args.threads}"
     )
     print(f"{'implementation':<50} {'seconds':>9} {'x ours':>8}")
     for name, sec, ratio in rows:

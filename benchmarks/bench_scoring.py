@@ -56,9 +56,7 @@ def main() -> None:
         ),
         (
             "correlation_contribution",
-            lambda: nk.correlation_contribution(
-                preds, metamodel, target, n_threads=args.threads
-            ),
+            lambda: nk.correlation_contribution(preds, metamodel, target, n_threads=args.threads),
             lambda: nt.correlation_contribution(preds, metamodel, target),
         ),
     ]

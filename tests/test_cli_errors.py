@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import neutralkit
-
 from neutralkit.cli import main
 from neutralkit.datasets import synthetic_tournament
 
@@ -122,12 +121,8 @@ def check_failed(result, tmp_path, before, words):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(
-    ("case", "spoil", "extra", "words"), CASES, ids=[c[0] for c in CASES]
-)
-def test_report_bad_input(
-    tmp_path, base, fmt, case, spoil, extra, words, run_inprocess
-):
+@pytest.mark.parametrize(("case", "spoil", "extra", "words"), CASES, ids=[c[0] for c in CASES])
+def test_report_bad_input(tmp_path, base, fmt, case, spoil, extra, words, run_inprocess):
     path = f"data.{fmt}"
     if spoil is not None:
         df = spoil(base)
@@ -155,9 +150,7 @@ NEUTRALIZE_CASES = [
     NEUTRALIZE_CASES,
     ids=[c[0] for c in NEUTRALIZE_CASES],
 )
-def test_neutralize_bad_input(
-    tmp_path, base, fmt, case, spoil, extra, words, run_inprocess
-):
+def test_neutralize_bad_input(tmp_path, base, fmt, case, spoil, extra, words, run_inprocess):
     path = f"data.{fmt}"
     if spoil is not None:
         df = spoil(base)

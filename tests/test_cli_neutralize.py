@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import neutralkit
-
 import neutralkit as nk
 from neutralkit.datasets import synthetic_tournament
 
@@ -25,9 +24,7 @@ def run(args, cwd, prelude=None):
     if prelude is None:
         cmd = [sys.executable, "-m", "neutralkit", *args]
     else:
-        code = (
-            f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
-        )
+        code = f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
         cmd = [sys.executable, "-c", code, *args]
     return subprocess.run(
         cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, check=False

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 import neutralkit
-
 import neutralkit as nk
 from neutralkit.datasets import synthetic_tournament
 
@@ -32,9 +31,7 @@ def run(args, cwd, prelude=None):
     if prelude is None:
         cmd = [sys.executable, "-m", "neutralkit", *args]
     else:
-        code = (
-            f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
-        )
+        code = f"{prelude}\nimport sys\nfrom neutralkit.cli import main\nsys.exit(main())"
         cmd = [sys.executable, "-c", code, *args]
     return subprocess.run(
         cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, check=False
@@ -61,9 +58,7 @@ def files(small, tmp_path_factory):
     # a second file holding the predictions only, rows shuffled: joined on the id
     small.data.to_parquet(d / "features.parquet")
     small.predictions.sample(frac=1.0, random_state=0).to_parquet(d / "preds.parquet")
-    small.stakes.rename_axis("model").reset_index().to_csv(
-        d / "stakes.csv", index=False
-    )
+    small.stakes.rename_axis("model").reset_index().to_csv(d / "stakes.csv", index=False)
     return d
 
 
@@ -127,14 +122,10 @@ def test_demo_writes_report(tmp_path, small):
         for stat in ("sharpe", "sortino", "max_drawdown", "hit_rate"):
             expected = stats.loc[model, stat]
             if np.isfinite(expected):
-                assert entry["corr"][stat] == pytest.approx(
-                    expected, rel=1e-9, abs=1e-12
-                )
+                assert entry["corr"][stat] == pytest.approx(expected, rel=1e-9, abs=1e-12)
             else:  # JSON has no inf/NaN: written as null
                 assert entry["corr"][stat] is None
-        assert entry["mmc_official"]["mean"] == pytest.approx(
-            official[model], abs=1e-12
-        )
+        assert entry["mmc_official"]["mean"] == pytest.approx(official[model], abs=1e-12)
         assert entry["mmc"]["mean"] == pytest.approx(seed_mmc[model], abs=1e-12)
 
 
@@ -156,18 +147,14 @@ def test_report_on_csv_matches_library(tmp_path, files, small):
     )
     assert result.returncode == 0, result.stderr
     models = list(small.predictions.columns)
-    _, summary, per_era = check_report_dir(
-        tmp_path / "rep", models, with_plots=False, hint=False
-    )
+    _, summary, per_era = check_report_dir(tmp_path / "rep", models, with_plots=False, hint=False)
     # CSV era labels come back as numbers; the library gets the same labels
     eras = pd.read_csv(files / "all.csv", usecols=["era"])["era"]
     preds, target = small.predictions, small.target
     feats = small.data[small.features]
     fnc = nk.feature_neutral_corr(preds, feats, target, eras=eras.to_numpy()).mean()
     exposure = nk.feature_exposure(preds, feats, eras=eras.to_numpy())
-    bagged = nk.mmc(
-        preds, target, stakes=small.stakes, eras=eras.to_numpy(), bags=4, seed=0
-    ).mean()
+    bagged = nk.mmc(preds, target, stakes=small.stakes, eras=eras.to_numpy(), bags=4, seed=0).mean()
     for model in models:
         entry = summary["models"][model]
         assert entry["fnc"]["mean"] == pytest.approx(fnc[model], abs=1e-12)
@@ -179,9 +166,7 @@ def test_report_on_csv_matches_library(tmp_path, files, small):
     # per-era CSV: the per-era CORR of each model
     corr = nk.numerai_corr(preds, target, eras=eras.to_numpy())
     got = per_era.pivot_table(index="era", columns="model", values="corr")
-    np.testing.assert_allclose(
-        got[models].to_numpy(), corr[models].to_numpy(), atol=1e-12
-    )
+    np.testing.assert_allclose(got[models].to_numpy(), corr[models].to_numpy(), atol=1e-12)
 
 
 def test_report_on_joined_parquet_files_with_metamodel(tmp_path, files, small):
@@ -206,23 +191,17 @@ def test_report_on_joined_parquet_files_with_metamodel(tmp_path, files, small):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
-    _, summary, _ = check_report_dir(
-        tmp_path / "rep", scored, with_plots=False, hint=False
-    )
+    _, summary, _ = check_report_dir(tmp_path / "rep", scored, with_plots=False, hint=False)
     metamodel = small.predictions[given]
     p = small.predictions[scored]
     corr = nk.numerai_corr(p, small.target, eras=small.eras).mean()
     seed_mmc = nk.mmc(p, small.target, metamodel=metamodel, eras=small.eras).mean()
-    official = nk.correlation_contribution(
-        p, metamodel, small.target, eras=small.eras
-    ).mean()
+    official = nk.correlation_contribution(p, metamodel, small.target, eras=small.eras).mean()
     for model in scored:
         entry = summary["models"][model]
         assert entry["corr"]["mean"] == pytest.approx(corr[model], abs=1e-12)
         assert entry["mmc"]["mean"] == pytest.approx(seed_mmc[model], abs=1e-12)
-        assert entry["mmc_official"]["mean"] == pytest.approx(
-            official[model], abs=1e-12
-        )
+        assert entry["mmc_official"]["mean"] == pytest.approx(official[model], abs=1e-12)
     assert summary["info"]["bags"] is None
 
 
@@ -234,9 +213,7 @@ def test_report_without_matplotlib_has_no_plots_and_says_how(tmp_path, files, sm
     )
     assert result.returncode == 0, result.stderr
     assert "neutralkit[report]" in result.stdout
-    check_report_dir(
-        tmp_path / "rep", list(small.predictions.columns), with_plots=False
-    )
+    check_report_dir(tmp_path / "rep", list(small.predictions.columns), with_plots=False)
 
 
 def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, files):

@@ -16,14 +16,10 @@ from neutralkit.compat import numerai_tools as compat
 TOL = 1e-9
 
 
-def _data(
-    seed: int, n: int = 80, m: int = 3, k: int = 6, nan: bool = True, ties: bool = False
-):
+def _data(seed: int, n: int = 80, m: int = 3, k: int = 6, nan: bool = True, ties: bool = False):
     rng = np.random.default_rng(seed)
     index = pd.Index(rng.permutation(n) * 3 + 7, name="id")  # unsorted ids
-    preds = pd.DataFrame(
-        rng.normal(size=(n, m)), index=index, columns=[f"m{j}" for j in range(m)]
-    )
+    preds = pd.DataFrame(rng.normal(size=(n, m)), index=index, columns=[f"m{j}" for j in range(m)])
     if ties:
         preds = preds.round(1)
     if nan:
@@ -69,9 +65,7 @@ def _same(name, *args, **kwargs):
             rtol=0,
         )
     else:
-        np.testing.assert_allclose(
-            np.asarray(got, float), np.asarray(expected, float), atol=TOL
-        )
+        np.testing.assert_allclose(np.asarray(got, float), np.asarray(expected, float), atol=TOL)
     return None
 
 
@@ -83,30 +77,21 @@ tb = st.sampled_from([None, 0, 5, 20])
 @given(seeds, tb, st.booleans(), st.booleans())
 def test_numerai_corr(seed, top_bottom, pow15, ties):
     preds, target, _, _ = _data(seed, ties=ties)
-    assert (
-        _same("numerai_corr", preds, target, top_bottom=top_bottom, target_pow15=pow15)
-        is None
-    )
+    assert _same("numerai_corr", preds, target, top_bottom=top_bottom, target_pow15=pow15) is None
 
 
 @settings(max_examples=25)
 @given(seeds, tb)
 def test_correlation_contribution(seed, top_bottom):
     preds, target, meta, _ = _data(seed)
-    assert (
-        _same("correlation_contribution", preds, meta, target, top_bottom=top_bottom)
-        is None
-    )
+    assert _same("correlation_contribution", preds, meta, target, top_bottom=top_bottom) is None
 
 
 @settings(max_examples=25)
 @given(seeds, tb)
 def test_neutral_contribution(seed, top_bottom):
     preds, target, meta, feats = _data(seed)
-    assert (
-        _same("neutral_contribution", preds, meta, feats, target, top_bottom=top_bottom)
-        is None
-    )
+    assert _same("neutral_contribution", preds, meta, feats, target, top_bottom=top_bottom) is None
 
 
 @settings(max_examples=25)
@@ -129,10 +114,7 @@ def test_feature_neutral_corr(seed, top_bottom, sort):
 @given(seeds, tb)
 def test_neutral_correlation(seed, top_bottom):
     preds, target, _, feats = _data(seed)
-    assert (
-        _same("neutral_correlation", preds, feats, target, top_bottom=top_bottom)
-        is None
-    )
+    assert _same("neutral_correlation", preds, feats, target, top_bottom=top_bottom) is None
 
 
 @settings(max_examples=25)
@@ -233,9 +215,7 @@ def test_filter_sort_index(seed, ratio, drop):
 def test_numerai_corr_centres_target_before_filtering():
     """The original centres on every target id, also those missing from preds."""
     preds, target, _, _ = _data(3, nan=False)
-    extra = pd.Series(
-        [5.0] * 10, index=pd.Index(range(10**6, 10**6 + 10)), name="target"
-    )
+    extra = pd.Series([5.0] * 10, index=pd.Index(range(10**6, 10**6 + 10)), name="target")
     _same("numerai_corr", preds, pd.concat([target, extra]))
 
 

@@ -75,9 +75,7 @@ def test_copy_of_the_metamodel_has_mmc_about_zero(tournament):
     for user in copies:
         np.testing.assert_allclose(t.predictions[user].to_numpy(), metamodel.to_numpy())
     seed_mmc = nk.mmc(t.predictions, t.target, metamodel=metamodel, eras=t.eras).mean()
-    official = nk.correlation_contribution(
-        t.predictions, metamodel, t.target, eras=t.eras
-    ).mean()
+    official = nk.correlation_contribution(t.predictions, metamodel, t.target, eras=t.eras).mean()
     assert np.abs(seed_mmc[copies]).max() < 1e-10
     assert np.abs(official[copies]).max() < 1e-10
     # the independent signals are what the metamodel lacks: they contribute
@@ -102,9 +100,7 @@ def test_neutral_models_less_exposed_and_higher_sharpe(tournament):
 
 def test_every_kind_present_for_the_smallest_size():
     t = synthetic_tournament(n_eras=2, rows_per_era=10, n_features=8, n_users=5)
-    assert sorted(t.kinds.values()) == sorted(
-        ["linear", "neutral", "copy", "indep", "noise"]
-    )
+    assert sorted(t.kinds.values()) == sorted(["linear", "neutral", "copy", "indep", "noise"])
 
 
 @pytest.mark.parametrize(

@@ -70,9 +70,7 @@ def test_summary_drawdown_counts_a_first_era_loss_and_compounds():
     assert out["max_drawdown"] == pytest.approx(0.5, abs=1e-15)
     s2 = np.array([-0.1, -0.1])
     # wealth 1, 0.9, 0.81 -> 1 - 0.81
-    assert nk.summary(s2, compounded=True)["max_drawdown"] == pytest.approx(
-        0.19, abs=1e-15
-    )
+    assert nk.summary(s2, compounded=True)["max_drawdown"] == pytest.approx(0.19, abs=1e-15)
     assert nk.summary(s2)["max_drawdown"] == pytest.approx(0.2, abs=1e-15)
 
 
@@ -106,9 +104,7 @@ def test_summary_frame_one_row_per_column():
 def test_hard_era_mmc_by_hand():
     mmc = pd.Series([0.02, -0.01, 0.03], index=["e1", "e2", "e3"])
     mm = pd.Series([-0.05, 0.01, -0.02], index=["e1", "e2", "e3"])
-    assert nk.hard_era_mmc(mmc, mm) == pytest.approx(
-        (1.5 * 0.02 - 0.01 + 1.5 * 0.03) / 3
-    )
+    assert nk.hard_era_mmc(mmc, mm) == pytest.approx((1.5 * 0.02 - 0.01 + 1.5 * 0.03) / 3)
     assert nk.hard_era_mmc(mmc, mm, coefficient=1.0) == pytest.approx(mmc.mean())
     frame = pd.DataFrame({"x": mmc, "y": -mmc})
     out = nk.hard_era_mmc(frame, mm, 2.0)
@@ -122,13 +118,9 @@ def test_churn_by_hand():
     assert nk.churn(cur, prev) == pytest.approx(2.0)  # opposite order: Spearman -1
     assert nk.churn(cur, cur * 10) == pytest.approx(0.0)
     # one swap among 3 ranks: Spearman = 1 - 6 * 2 / (3 * 8) = 0.5
-    assert nk.churn(
-        pd.Series([1.0, 2.0, 3.0]), pd.Series([1.0, 3.0, 2.0])
-    ) == pytest.approx(0.5)
+    assert nk.churn(pd.Series([1.0, 2.0, 3.0]), pd.Series([1.0, 3.0, 2.0])) == pytest.approx(0.5)
     frame_cur = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [3.0, 2.0, 1.0]})
-    frame_prev = pd.DataFrame(
-        {"x": [1.0, 3.0, 2.0], "y": [3.0, 2.0, 1.0]}, index=[0, 1, 2]
-    )
+    frame_prev = pd.DataFrame({"x": [1.0, 3.0, 2.0], "y": [3.0, 2.0, 1.0]}, index=[0, 1, 2])
     out = nk.churn(frame_cur, frame_prev)
     assert out["x"] == pytest.approx(0.5) and out["y"] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="column labels"):
@@ -148,9 +140,7 @@ def test_fnc_equals_numerai_tools_per_era(seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = nt.feature_neutral_corr(preds[rows], feats[rows], target[rows])
-        np.testing.assert_allclose(
-            ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9
-        )
+        np.testing.assert_allclose(ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9)
 
 
 @settings(max_examples=15)
@@ -161,9 +151,7 @@ def test_neutral_correlation_equals_numerai_tools_per_era(seed):
     for era in ours.index:
         rows = eras == era
         expected = nt.neutral_correlation(preds[rows], feats[rows], target[rows])
-        np.testing.assert_allclose(
-            ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9
-        )
+        np.testing.assert_allclose(ours.loc[era].to_numpy(), expected.to_numpy(), atol=1e-9)
 
 
 @settings(max_examples=15)
@@ -212,9 +200,9 @@ def test_legacy_fnc_is_pearson_of_standardized_first_rank_residual():
     x = np.hstack([feats.to_numpy(float), np.ones((len(col), 1))])
     r = u.to_numpy() - x @ np.linalg.lstsq(x, u.to_numpy(), rcond=None)[0]
     expected = np.corrcoef(r, target.to_numpy())[0, 1]
-    assert nk.feature_neutral_corr(
-        col, feats, target, preset="legacy"
-    ) == pytest.approx(expected, abs=1e-12)
+    assert nk.feature_neutral_corr(col, feats, target, preset="legacy") == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 # -------------------------------------------------------------- output shapes
@@ -226,9 +214,7 @@ def test_return_conventions():
     assert isinstance(fnc, pd.Series) and list(fnc.index) == list(preds.columns)
     per_era = nk.feature_neutral_corr(preds, feats, target, eras=eras)
     assert list(per_era.index) == sorted(set(eras))
-    numpy_out = nk.feature_neutral_corr(
-        preds.to_numpy(), feats.to_numpy(), target.to_numpy()
-    )
+    numpy_out = nk.feature_neutral_corr(preds.to_numpy(), feats.to_numpy(), target.to_numpy())
     assert list(numpy_out.index) == [0, 1, 2]
     fc = nk.feature_correlations(preds, feats, eras=eras)
     assert fc.shape == (3, 3 * 8)
@@ -237,9 +223,7 @@ def test_return_conventions():
     assert fx["rms"].columns.tolist() == list(preds.columns)
     single = nk.feature_exposure(preds["model_0"], feats)
     assert list(single.index) == ["std", "rms", "max", "max_feature"]
-    assert nk.feature_exposure(preds, feats).loc["model_0", "rms"] == pytest.approx(
-        single["rms"]
-    )
+    assert nk.feature_exposure(preds, feats).loc["model_0", "rms"] == pytest.approx(single["rms"])
 
 
 def test_feature_exposure_leaves_constant_features_out():

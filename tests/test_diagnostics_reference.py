@@ -96,11 +96,7 @@ def test_feature_exposure_vs_reference(problem):
         )
         assert fast["max_feature"] == slow["max_feature"]
         return
-    names = [
-        c
-        for c in fast.columns
-        if (c[0] if isinstance(c, tuple) else c) == "max_feature"
-    ]
+    names = [c for c in fast.columns if (c[0] if isinstance(c, tuple) else c) == "max_feature"]
     numeric = [c for c in fast.columns if c not in names]
     _assert_same(fast[numeric].astype(float), slow[numeric].astype(float))
     # ties in |c| may pick another feature; the maximum itself must agree (checked
@@ -130,9 +126,7 @@ series = st.lists(score, min_size=1, max_size=30)
 @given(series, st.booleans())
 def test_summary_vs_reference(values, compounded):
     s = pd.Series(values, name="model")
-    _assert_same(
-        nk.summary(s, compounded=compounded), ref.summary(s, compounded=compounded)
-    )
+    _assert_same(nk.summary(s, compounded=compounded), ref.summary(s, compounded=compounded))
 
 
 @settings(max_examples=30)

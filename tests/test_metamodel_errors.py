@@ -69,9 +69,7 @@ def test_metamodel_single_value_in_an_era():
 def test_stake_weighted_metamodel_single_value():
     flat = PREDS.copy()
     flat[:, :] = 1.0
-    with pytest.raises(
-        ValueError, match="stakes: the stake-weighted metamodel takes a"
-    ):
+    with pytest.raises(ValueError, match="stakes: the stake-weighted metamodel takes a"):
         _mmc(preds=flat)
 
 
@@ -187,9 +185,7 @@ def test_bad_options():
         _mmc(preset="official")
     with pytest.raises(ValueError, match="scale: expected a positive finite number"):
         _mmc(scale=0.0)
-    with pytest.raises(
-        ValueError, match="scale: expected a positive number or 'exact'"
-    ):
+    with pytest.raises(ValueError, match="scale: expected a positive number or 'exact'"):
         _mmc(scale="uniform")
     with pytest.raises(TypeError, match="scale: expected a positive number"):
         _mmc(scale=None)

@@ -127,9 +127,7 @@ def test_legacy_preset_is_first_ranks_and_raw_metamodel():
     n = len(target)
     expected = (u.T @ t - (u.T @ m) * (m @ t) / (m @ m)) / (n - 1) / 0.29**2
     np.testing.assert_allclose(legacy.to_numpy(), expected, rtol=1e-10, atol=1e-14)
-    assert not np.allclose(
-        legacy.to_numpy(), nk.mmc(preds, target, metamodel=metamodel).to_numpy()
-    )
+    assert not np.allclose(legacy.to_numpy(), nk.mmc(preds, target, metamodel=metamodel).to_numpy())
 
 
 def test_loo_outside_every_bag_is_nan():

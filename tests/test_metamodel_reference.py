@@ -56,9 +56,7 @@ cases = st.tuples(
     fraction=st.sampled_from([0.5, 1.0, 0.3]),
     use_eras=st.booleans(),
 )
-def test_mmc_stakes_matches_reference(
-    case, bags, method, preset, scale, fraction, use_eras
-):
+def test_mmc_stakes_matches_reference(case, bags, method, preset, scale, fraction, use_eras):
     rng, preds, target, stakes, eras = _case(*case)
     if bags == "mask":
         bags = rng.random((4, preds.shape[1])) < 0.6
@@ -162,8 +160,7 @@ def test_bagged_score_is_mean_of_single_bag_scores():
     mask[:, 3] = True
     whole = nk.mmc(preds, target, stakes=stakes, bags=mask, eras=eras)
     singles = [
-        nk.mmc(preds, target, stakes=stakes, bags=mask[b : b + 1], eras=eras)
-        for b in range(5)
+        nk.mmc(preds, target, stakes=stakes, bags=mask[b : b + 1], eras=eras) for b in range(5)
     ]
     _close(whole, sum(singles) / 5, tol=1e-13)
 
@@ -196,9 +193,7 @@ def test_named_stakes_subset_means_zero_stake():
     _, preds, target, _stakes, _ = _case(4, 1, 25, 4, False)
     frame = pd.DataFrame(preds, columns=list("abcd"))
     partial = nk.mmc(frame, target, stakes={"a": 2.0, "c": 1.0})
-    full = nk.mmc(
-        frame, target, stakes=pd.Series([2.0, 0.0, 1.0, 0.0], index=list("abcd"))
-    )
+    full = nk.mmc(frame, target, stakes=pd.Series([2.0, 0.0, 1.0, 0.0], index=list("abcd")))
     np.testing.assert_array_equal(partial.to_numpy(), full.to_numpy())
 
 
@@ -230,11 +225,7 @@ def test_user_rank_kernel_matches_scoring_rank(case, method, near_ties, dtype):
     rng, preds, _, _, eras = _case(*case)
     if near_ties:  # values that differ only in the last mantissa bits
         preds = 1.0 + rng.integers(0, 40, size=preds.shape) * 2.0**-52
-    values = (
-        (preds * 4).astype(dtype)
-        if dtype in (np.int8, np.int64)
-        else preds.astype(dtype)
-    )
+    values = (preds * 4).astype(dtype) if dtype in (np.int8, np.int64) else preds.astype(dtype)
     er = eras_of(eras, len(eras))
     got = _core.uniform_rank_lines(
         values, er.order, er.offsets, {"average": 0, "first": 1}[method], 2

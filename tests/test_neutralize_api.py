@@ -44,19 +44,21 @@ def test_lists_are_accepted(data):
 
 def test_era_labels_of_any_hashable_type_in_any_order(data):
     x, y, eras = data
-    mapping = {e: lab for e, lab in zip(sorted(set(eras)), [3, "b", (1, 2), 2.5])}
+    mapping = {e: lab for e, lab in zip(sorted(set(eras)), [3, "b", (1, 2), 2.5], strict=False)}
     mixed = np.empty(len(eras), dtype=object)
     mixed[:] = [mapping[e] for e in eras]
-    np.testing.assert_array_equal(nk.neutralize(y, x, eras=mixed),
-                                  nk.neutralize(y, x, eras=eras))
+    np.testing.assert_array_equal(nk.neutralize(y, x, eras=mixed), nk.neutralize(y, x, eras=eras))
 
 
 def test_proportion_list_returns_list_in_order(data):
     x, y, eras = data
     out = nk.neutralize(pd.DataFrame(y), x, eras=eras, proportion=[1.0, 0.5])
     assert isinstance(out, list) and all(isinstance(o, pd.DataFrame) for o in out)
-    np.testing.assert_allclose(out[1].to_numpy(), reference.neutralize(
-        y, x, eras=eras, proportion=0.5), atol=1e-10)
+    np.testing.assert_allclose(
+        out[1].to_numpy(),
+        reference.neutralize(y, x, eras=eras, proportion=0.5),
+        atol=1e-10,
+    )
 
 
 def test_constant_prediction_column_neutralizes_to_exact_zeros(data):
@@ -66,8 +68,9 @@ def test_constant_prediction_column_neutralizes_to_exact_zeros(data):
     out = nk.neutralize(y, x, eras=eras)
     assert np.all(out[:, 1] == 0.0)
     assert np.all(nk.neutralize(y, x, eras=eras, standardize=True)[:, 1] == 0.0)
-    np.testing.assert_allclose(nk.neutralize(y, x, eras=eras, proportion=0.25)[:, 1],
-                               0.75 * 0.7, rtol=1e-15)
+    np.testing.assert_allclose(
+        nk.neutralize(y, x, eras=eras, proportion=0.25)[:, 1], 0.75 * 0.7, rtol=1e-15
+    )
 
 
 def test_standardize_gives_unit_std_per_era(data):
@@ -96,25 +99,29 @@ def test_inputs_are_never_modified(data):
 def test_f_order_and_strided_exposures(data):
     x, y, eras = data
     expected = nk.neutralize(y, x, eras=eras)
-    np.testing.assert_allclose(nk.neutralize(y, np.asfortranarray(x), eras=eras), expected,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        nk.neutralize(y, np.asfortranarray(x), eras=eras), expected, atol=1e-12
+    )
     wide = np.repeat(x, 2, axis=1)
-    np.testing.assert_allclose(nk.neutralize(y, wide[:, ::2], eras=eras), expected,
-                               atol=1e-12)
-    np.testing.assert_allclose(nk.neutralize(np.asfortranarray(y)[:, ::-1], x, eras=eras),
-                               expected[:, ::-1], atol=1e-12)
+    np.testing.assert_allclose(nk.neutralize(y, wide[:, ::2], eras=eras), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        nk.neutralize(np.asfortranarray(y)[:, ::-1], x, eras=eras),
+        expected[:, ::-1],
+        atol=1e-12,
+    )
 
 
 def test_unsigned_and_big_endian_inputs(data):
     x, y, eras = data
     expected = nk.neutralize(y, x, eras=eras)
-    np.testing.assert_allclose(nk.neutralize(y, x.astype(np.uint8), eras=eras), expected,
-                               atol=1e-12)
-    np.testing.assert_allclose(nk.neutralize(y, x.astype(">f8"), eras=eras), expected,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        nk.neutralize(y, x.astype(np.uint8), eras=eras), expected, atol=1e-12
+    )
+    np.testing.assert_allclose(nk.neutralize(y, x.astype(">f8"), eras=eras), expected, atol=1e-12)
 
 
 # ---- bad input: each a clear exception naming the argument ----
+
 
 @pytest.mark.parametrize("arg", ["y", "exposures"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -130,7 +137,7 @@ def test_nan_or_inf_names_argument_count_and_first_column(data, arg, bad):
 
 
 def test_nan_in_dataframe_names_the_column_label(data):
-    x, y, eras = data
+    x, y, _eras = data
     yf = pd.DataFrame(y, columns=["a", "b", "c"])
     yf.iloc[3, 2] = np.nan
     with pytest.raises(ValueError, match=r"y: contains 1 NaN.*'c'"):
@@ -230,5 +237,6 @@ def test_neutralizer_in_a_sklearn_pipeline(data):
     cloned = clone(est)
     assert cloned.get_params()["intercept"] is True
     assert sklearn.__version__
-    np.testing.assert_allclose(cloned.fit(x).transform(y), nk.neutralize(y, x, eras=eras),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        cloned.fit(x).transform(y), nk.neutralize(y, x, eras=eras), atol=1e-12
+    )

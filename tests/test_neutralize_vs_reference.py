@@ -23,16 +23,23 @@ def assert_close(actual, expected, scale: float, what: str) -> None:
 
 
 @settings(max_examples=80)
-@given(data=era_data(), method=st.sampled_from(METHODS),
-       proportion=st.sampled_from([1.0, 0.5, 0.0, 0.25]),
-       standardize=st.booleans())
+@given(
+    data=era_data(),
+    method=st.sampled_from(METHODS),
+    proportion=st.sampled_from([1.0, 0.5, 0.0, 0.25]),
+    standardize=st.booleans(),
+)
 def test_neutralize_matches_reference(data, method, proportion, standardize):
     expected = reference.neutralize(
         data.y, data.x, eras=data.eras, proportion=proportion, standardize=standardize
     )
     actual = nk.neutralize(
-        data.y, data.x, eras=data.eras, proportion=proportion,
-        standardize=standardize, method=method,
+        data.y,
+        data.x,
+        eras=data.eras,
+        proportion=proportion,
+        standardize=standardize,
+        method=method,
     )
     assert actual.shape == data.y.shape
     assert_close(actual, expected, np.abs(data.y).max(), f"{data!r} {method}")
@@ -62,8 +69,9 @@ def test_residual_is_orthogonal_to_exposures_and_centred(data):
 @settings(max_examples=40)
 @given(data=era_data())
 def test_proportion_zero_is_identity_and_twice_changes_nothing(data):
-    np.testing.assert_array_equal(nk.neutralize(data.y, data.x, eras=data.eras,
-                                                proportion=0.0), data.y)
+    np.testing.assert_array_equal(
+        nk.neutralize(data.y, data.x, eras=data.eras, proportion=0.0), data.y
+    )
     once = nk.neutralize(data.y, data.x, eras=data.eras)
     twice = nk.neutralize(once, data.x, eras=data.eras)
     assert_close(twice, once, np.abs(data.y).max(), repr(data))
@@ -75,7 +83,7 @@ def test_proportion_list_equals_separate_calls(data):
     props = [0.0, 0.25, 1.0]
     many = nk.neutralize(data.y, data.x, eras=data.eras, proportion=props)
     assert isinstance(many, list) and len(many) == 3
-    for p, got in zip(props, many):
+    for p, got in zip(props, many, strict=False):
         np.testing.assert_array_equal(
             got, nk.neutralize(data.y, data.x, eras=data.eras, proportion=p)
         )
@@ -106,12 +114,20 @@ def test_neutralizer_matches_reference(data, proportion):
     expected = reference.Neutralizer(data.x, eras=data.eras).transform(
         data.y, proportion=proportion
     )
-    assert_close(fitted.transform(data.y, proportion=proportion), expected,
-                 np.abs(data.y).max(), repr(data))
+    assert_close(
+        fitted.transform(data.y, proportion=proportion),
+        expected,
+        np.abs(data.y).max(),
+        repr(data),
+    )
     # and the fitted factorization serves another prediction set
     y2 = data.y[:, ::-1] * 2.0 + 1.0
-    assert_close(fitted.transform(y2), reference.neutralize(y2, data.x, eras=data.eras),
-                 np.abs(y2).max(), repr(data))
+    assert_close(
+        fitted.transform(y2),
+        reference.neutralize(y2, data.x, eras=data.eras),
+        np.abs(y2).max(),
+        repr(data),
+    )
 
 
 @settings(max_examples=40)
@@ -121,19 +137,30 @@ def test_orthogonalize_matches_reference(seed, n, n_eras):
     v = rng.normal(size=(n, 3))
     u = rng.normal(size=n)
     eras = rng.integers(0, n_eras, size=n)
-    assert_close(nk.orthogonalize(v, u, eras=eras),
-                 reference.orthogonalize(v, u, eras=eras), np.abs(v).max(), "orthogonalize")
+    assert_close(
+        nk.orthogonalize(v, u, eras=eras),
+        reference.orthogonalize(v, u, eras=eras),
+        np.abs(v).max(),
+        "orthogonalize",
+    )
 
 
 @settings(max_examples=40)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 60),
-       proportion=st.sampled_from([1.0, 0.5]), centred=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 60),
+    proportion=st.sampled_from([1.0, 0.5]),
+    centred=st.booleans(),
+)
 def test_neutralize_series_matches_reference(seed, n, proportion, centred):
     rng = np.random.default_rng(seed)
     s = pd.Series(rng.normal(size=n), index=[f"id{i}" for i in range(n)], name="p")
     if centred:  # mean exactly 0: the document's code then fits no intercept
-        s = pd.Series(np.concatenate([s.to_numpy()[: n // 2], -s.to_numpy()[: n // 2],
-                                      np.zeros(n % 2)]), index=s.index, name="p")
+        s = pd.Series(
+            np.concatenate([s.to_numpy()[: n // 2], -s.to_numpy()[: n // 2], np.zeros(n % 2)]),
+            index=s.index,
+            name="p",
+        )
     by = pd.Series(rng.normal(size=n) + 0.3 * s.to_numpy(), index=s.index)
     got = nk.neutralize_series(s, by, proportion)
     assert list(got.index) == list(s.index) and got.name == "p"
@@ -152,9 +179,12 @@ def test_int8_and_float64_exposures_agree():
     x = rng.integers(0, 5, size=(3000, 50), dtype=np.int8)
     y = rng.normal(size=(3000, 4))
     eras = rng.integers(0, 3, size=3000)
-    np.testing.assert_allclose(nk.neutralize(y, x, eras=eras),
-                               nk.neutralize(y, x.astype(np.float64), eras=eras),
-                               rtol=0, atol=1e-11)
+    np.testing.assert_allclose(
+        nk.neutralize(y, x, eras=eras),
+        nk.neutralize(y, x.astype(np.float64), eras=eras),
+        rtol=0,
+        atol=1e-11,
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -162,8 +192,8 @@ def test_rank_deficient_eras_fall_back_and_stay_exact(method):
     rng = np.random.default_rng(7)
     n = 400
     x = rng.integers(0, 5, size=(n, 12)).astype(np.int8)
-    x[:, 10] = x[:, 2]                      # duplicated column
-    x[:200, 11] = 3                         # constant in era 0 only
+    x[:, 10] = x[:, 2]  # duplicated column
+    x[:200, 11] = 3  # constant in era 0 only
     eras = np.repeat([0, 1], 200)
     y = rng.normal(size=(n, 2)) + x[:, :1]
     fitted = nk.Neutralizer(x, eras=eras, method=method)

@@ -23,8 +23,8 @@ SCORES = {
     "covariance": lambda p, t, mm=MM, f=FEATS, **kw: nk.covariance(p, t, **kw),
     "corr": lambda p, t, mm=MM, f=FEATS, **kw: nk.corr(p, t, **kw),
     "numerai_corr": lambda p, t, mm=MM, f=FEATS, **kw: nk.numerai_corr(p, t, **kw),
-    "correlation_contribution": lambda p, t, mm=MM, f=FEATS, **kw: (
-        nk.correlation_contribution(p, mm, t, **kw)
+    "correlation_contribution": lambda p, t, mm=MM, f=FEATS, **kw: nk.correlation_contribution(
+        p, mm, t, **kw
     ),
     "neutral_contribution": lambda p, t, mm=MM, f=FEATS, **kw: nk.neutral_contribution(
         p, mm, f, t, **kw
@@ -60,9 +60,7 @@ def test_row_transforms_keep_kind_and_order():
     shuffled = PREDS.iloc[perm]
     r = nk.rank(shuffled, eras=ERAS[perm])
     assert r.index.equals(shuffled.index) and r.columns.equals(shuffled.columns)
-    np.testing.assert_array_equal(
-        r.loc[PREDS.index].to_numpy(), nk.rank(PREDS, eras=ERAS)
-    )
+    np.testing.assert_array_equal(r.loc[PREDS.index].to_numpy(), nk.rank(PREDS, eras=ERAS))
     g = nk.gaussianize(PREDS["a"].to_numpy())
     assert g.shape == (N,)
     s = nk.power(PREDS["a"], 2.0)
@@ -76,9 +74,7 @@ def test_rank_keeps_nan_and_counts_the_rest():
 
 
 def test_ndtri_matches_scipy():
-    p = np.concatenate(
-        [np.logspace(-300, -1, 3000), np.linspace(0, 1, 20001), [1 - 1e-16]]
-    )
+    p = np.concatenate([np.logspace(-300, -1, 3000), np.linspace(0, 1, 20001), [1 - 1e-16]])
     ours, theirs = _core.ndtri(p), ndtri(p)
     finite = np.isfinite(theirs)
     np.testing.assert_array_equal(ours[~finite], theirs[~finite])
@@ -93,9 +89,7 @@ def test_threads_give_identical_results(name):
     eras = rng.integers(0, 5, n)
     t = rng.normal(size=n)
     fn = SCORES[name]
-    serial = (
-        fn(preds, t, eras=eras, n_threads=1) if "contribution" not in name else None
-    )
+    serial = fn(preds, t, eras=eras, n_threads=1) if "contribution" not in name else None
     if serial is None:
         mm = rng.normal(size=n)
         f = rng.normal(size=(n, 2))
@@ -103,9 +97,7 @@ def test_threads_give_identical_results(name):
             "correlation_contribution": lambda p, t, **kw: nk.correlation_contribution(
                 p, mm, t, **kw
             ),
-            "neutral_contribution": lambda p, t, **kw: nk.neutral_contribution(
-                p, mm, f, t, **kw
-            ),
+            "neutral_contribution": lambda p, t, **kw: nk.neutral_contribution(p, mm, f, t, **kw),
         }[name]
         serial = fn(preds, t, eras=eras, n_threads=1)
     threaded = fn(preds, t, eras=eras, n_threads=3)
@@ -181,9 +173,7 @@ def test_metamodel_with_single_value_in_an_era_raises():
         lambda: nk.correlation_contribution(PREDS, mm, TARGET, eras=ERAS),
         lambda: nk.neutral_contribution(PREDS, mm, FEATS, TARGET, eras=ERAS),
     ):
-        with pytest.raises(
-            ValueError, match="metamodel: takes a single value .* era 'w'"
-        ):
+        with pytest.raises(ValueError, match=r"metamodel: takes a single value .* era 'w'"):
             fn()
 
 
@@ -247,5 +237,5 @@ def test_bad_stakes(stakes, message):
 def test_stake_weight_nan_preds_raise():
     p = PREDS.copy()
     p.iloc[1, 2] = np.nan
-    with pytest.raises(ValueError, match="preds: .*'c'"):
+    with pytest.raises(ValueError, match=r"preds: .*'c'"):
         nk.stake_weight(p, pd.Series([1.0, 1.0], index=["a", "c"]))

@@ -16,18 +16,14 @@ TOL = 1e-9
 
 def make(seed, n=60, m=3, n_eras=3, ties=True):
     rng = np.random.default_rng(seed)
-    idx = pd.Index(
-        [f"id{i:04d}" for i in range(n)], name="id"
-    )  # sorted, as numerai-tools needs
+    idx = pd.Index([f"id{i:04d}" for i in range(n)], name="id")  # sorted, as numerai-tools needs
     x = rng.normal(size=(n, m))
     if ties:
         x = np.round(x, 1)
     preds = pd.DataFrame(x, index=idx, columns=[f"model{j}" for j in range(m)])
     target = pd.Series(rng.integers(0, 5, n) / 4, index=idx, name="target")
     mm = pd.Series(rng.normal(size=n), index=idx, name="mm")
-    feats = pd.DataFrame(
-        rng.integers(0, 5, (n, 3)), index=idx, columns=["f0", "f1", "f2"]
-    )
+    feats = pd.DataFrame(rng.integers(0, 5, (n, 3)), index=idx, columns=["f0", "f1", "f2"])
     eras = pd.Series(rng.integers(0, n_eras, n), index=idx, name="era")
     return preds, target, mm, feats, eras
 
@@ -48,9 +44,7 @@ seeds = st.integers(0, 2**31)
 @given(seeds, st.sampled_from([None, 3]), st.booleans())
 def test_numerai_corr(seed, top_bottom, pow15):
     preds, target, _, _, eras = make(seed)
-    ours = nk.numerai_corr(
-        preds, target, eras=eras, top_bottom=top_bottom, target_pow15=pow15
-    )
+    ours = nk.numerai_corr(preds, target, eras=eras, top_bottom=top_bottom, target_pow15=pow15)
     theirs = per_era(
         lambda p, t: nt.numerai_corr(p, t, top_bottom=top_bottom, target_pow15=pow15),
         eras,
@@ -64,9 +58,7 @@ def test_numerai_corr(seed, top_bottom, pow15):
 @given(seeds, st.sampled_from([None, 4]))
 def test_correlation_contribution(seed, top_bottom):
     preds, target, mm, _, eras = make(seed)
-    ours = nk.correlation_contribution(
-        preds, mm, target, eras=eras, top_bottom=top_bottom
-    )
+    ours = nk.correlation_contribution(preds, mm, target, eras=eras, top_bottom=top_bottom)
     theirs = per_era(
         lambda p, m, t: nt.correlation_contribution(p, m, t, top_bottom=top_bottom),
         eras,
@@ -81,9 +73,7 @@ def test_correlation_contribution(seed, top_bottom):
 @given(seeds, st.sampled_from([None, 4]))
 def test_neutral_contribution(seed, top_bottom):
     preds, target, mm, feats, eras = make(seed)
-    ours = nk.neutral_contribution(
-        preds, mm, feats, target, eras=eras, top_bottom=top_bottom
-    )
+    ours = nk.neutral_contribution(preds, mm, feats, target, eras=eras, top_bottom=top_bottom)
     theirs = per_era(
         lambda p, m, f, t: nt.neutral_contribution(p, m, f, t, top_bottom=top_bottom),
         eras,

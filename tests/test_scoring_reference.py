@@ -35,9 +35,7 @@ def era_data(draw, min_rows=2, max_cols=4, ties=True):
         x = raw.astype(kind if kind != "rounded" else "float64")
     if draw(st.booleans()):
         x = np.asfortranarray(x)
-    target = (
-        rng.integers(0, 5, size=n) / 4 if draw(st.booleans()) else rng.normal(size=n)
-    )
+    target = rng.integers(0, 5, size=n) / 4 if draw(st.booleans()) else rng.normal(size=n)
     metamodel = rng.normal(size=n)
     return x, target, metamodel, eras, rng
 

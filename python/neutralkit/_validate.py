@@ -67,8 +67,7 @@ def _check_dtype(arr: np.ndarray, name: str, allow_int: bool) -> None:
         raise TypeError(f"{name}: boolean data is not accepted; cast it to a number type")
     if arr.dtype.kind not in "iuf":
         raise TypeError(
-            f"{name}: expected numbers (int8..int64, float32, float64), "
-            f"got dtype {arr.dtype}"
+            f"{name}: expected numbers (int8..int64, float32, float64), got dtype {arr.dtype}"
         )
     if arr.dtype.kind == "u" or (not allow_int and arr.dtype.kind == "i"):
         return  # converted by the caller (small arrays only)
@@ -87,17 +86,13 @@ def labeled(x: Any, name: str, *, allow_1d: bool = True) -> Labeled:
             for t in x.dtypes
         ):
             bad = [c for c, t in x.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
-            raise TypeError(
-                f"{name}: every column must be numeric; not numeric: {bad[:5]!r}"
-            )
+            raise TypeError(f"{name}: every column must be numeric; not numeric: {bad[:5]!r}")
         values = x.to_numpy()
         if values.dtype == object:
             raise TypeError(f"{name}: columns have mixed or non-numeric dtypes")
         lab = Labeled(values, "frame", x.index, x.columns)
     elif isinstance(x, pd.Series):
-        if not pd.api.types.is_numeric_dtype(x.dtype) or pd.api.types.is_bool_dtype(
-            x.dtype
-        ):
+        if not pd.api.types.is_numeric_dtype(x.dtype) or pd.api.types.is_bool_dtype(x.dtype):
             raise TypeError(f"{name}: expected numbers, got dtype {x.dtype}")
         values = x.to_numpy().reshape(-1, 1)
         lab = Labeled(values, "series", x.index, None, x.name, True)
@@ -160,9 +155,7 @@ def check_finite(lab: Labeled, name: str, values: np.ndarray | None = None) -> N
 
 def check_rows(name: str, n: int, expected: int, expected_name: str) -> None:
     if n != expected:
-        raise ValueError(
-            f"length mismatch: {name} has {n} rows but {expected_name} has {expected}"
-        )
+        raise ValueError(f"length mismatch: {name} has {n} rows but {expected_name} has {expected}")
 
 
 @dataclass(frozen=True)

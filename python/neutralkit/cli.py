@@ -45,9 +45,7 @@ class Progress:
 
     def __init__(self, quiet: bool, stream: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and bool(
-            getattr(self.stream, "isatty", lambda: False)()
-        )
+        self.enabled = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
         self._last = 0.0
         self._dirty = False
 
@@ -160,9 +158,7 @@ def _need_column(name: str, available: Sequence[str], what: str, option: str) ->
     return name
 
 
-def _match(
-    patterns: str, available: Sequence[str], what: str, option: str
-) -> list[str]:
+def _match(patterns: str, available: Sequence[str], what: str, option: str) -> list[str]:
     """Columns named by a comma-separated list of names or glob patterns, in order."""
     out: list[str] = []
     for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
@@ -185,17 +181,13 @@ def _match(
 def _numeric(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     for col in columns:
         dtype = frame[col].dtype
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(
-            dtype
-        ):
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             raise InputError(f"{what} column {col!r} is not numeric (dtype {dtype})")
 
 
 def _check_eras(eras: pd.Series) -> None:
     if eras.isna().any():
-        raise InputError(
-            f"era column {eras.name!r} has {int(eras.isna().sum())} missing value(s)"
-        )
+        raise InputError(f"era column {eras.name!r} has {int(eras.isna().sum())} missing value(s)")
     sizes = eras.value_counts()
     small = sizes[sizes < 2]
     if len(small):
@@ -221,7 +213,7 @@ class _Files:
 
     def read(self, columns: Sequence[str]) -> pd.DataFrame:
         wanted = list(dict.fromkeys(columns))
-        parts = []
+        parts: list[pd.DataFrame] = []
         taken: set[str] = set()
         for path, cols in zip(self.paths, self.columns_by_file, strict=True):
             mine = [c for c in wanted if c in cols and c not in taken]
@@ -313,9 +305,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    _write_and_print(
-        data, args.out, "neutralkit demo: a synthetic tournament", args, started
-    )
+    _write_and_print(data, args.out, "neutralkit demo: a synthetic tournament", args, started)
     return 0
 
 
@@ -334,9 +324,7 @@ def _read_stakes(path: str, models: list[str]) -> pd.Series:
         frame = pd.read_csv(path) if _kind_of(path) == "csv" else pd.read_parquet(path)
         if frame.shape[1] < 2:
             raise InputError(f"{path}: expected two columns: model, stake")
-        stakes = pd.Series(
-            frame.iloc[:, 1].to_numpy(), index=frame.iloc[:, 0].astype(str)
-        )
+        stakes = pd.Series(frame.iloc[:, 1].to_numpy(), index=frame.iloc[:, 0].astype(str))
     missing = [m for m in models if m not in stakes.index]
     if missing:
         raise InputError(
@@ -345,9 +333,7 @@ def _read_stakes(path: str, models: list[str]) -> pd.Series:
         )
     values = pd.to_numeric(stakes[models], errors="coerce")
     if values.isna().any():
-        raise InputError(
-            f"{path}: stake of {values.index[values.isna()][0]!r} is not a number"
-        )
+        raise InputError(f"{path}: stake of {values.index[values.isna()][0]!r} is not a number")
     return values.astype(np.float64)
 
 
@@ -375,8 +361,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     clash = [p for p in preds if p in used]
     if clash:
         raise InputError(
-            f"column {clash[0]!r} is used both as a prediction and as "
-            "era/target/feature/metamodel"
+            f"column {clash[0]!r} is used both as a prediction and as era/target/feature/metamodel"
         )
     columns = [era_col, target, *features, *preds] + ([metamodel] if metamodel else [])
     frame = files.read(columns)
@@ -388,9 +373,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             and not pd.api.types.is_bool_dtype(frame[p].dtype)
         ]
         if not preds:
-            raise InputError(
-                "no numeric prediction columns found; name them with --preds"
-            )
+            raise InputError("no numeric prediction columns found; name them with --preds")
     _numeric(frame, features, "feature")
     _numeric(frame, preds, "prediction")
     _numeric(frame, [target], "target")
@@ -471,20 +454,11 @@ def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) 
         if runs == n_eras:
             # rows come grouped by era: stream batches, emit each era when complete
             pending = None
-            for batch in pf.iter_batches(
-                columns=read_cols, batch_size=PARQUET_BATCH_ROWS
-            ):
+            for batch in pf.iter_batches(columns=read_cols, batch_size=PARQUET_BATCH_ROWS):
                 table = pa.Table.from_batches([batch])
-                pending = (
-                    table if pending is None else pa.concat_tables([pending, table])
-                )
+                pending = table if pending is None else pa.concat_tables([pending, table])
                 era_values = pending.column(era_col).to_pandas()
-                starts = (
-                    np.flatnonzero(
-                        era_values.to_numpy()[1:] != era_values.to_numpy()[:-1]
-                    )
-                    + 1
-                )
+                starts = np.flatnonzero(era_values.to_numpy()[1:] != era_values.to_numpy()[:-1]) + 1
                 begin = 0
                 for stop in starts:
                     emit(pending.slice(begin, stop - begin))
@@ -499,11 +473,7 @@ def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) 
             except TypeError:
                 order = list(uniques)
             for era in order:
-                emit(
-                    pq.read_table(
-                        args.data, columns=read_cols, filters=[(era_col, "==", era)]
-                    )
-                )
+                emit(pq.read_table(args.data, columns=read_cols, filters=[(era_col, "==", era)]))
     finally:
         if writer is not None:
             writer.close()
@@ -569,15 +539,14 @@ def cmd_neutralize(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with exit code 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="neutralkit",
-        description="Per-era scoring, neutralization and diagnostics for era-based "
-        "tournaments.",
+        description="Per-era scoring, neutralization and diagnostics for era-based tournaments.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -595,9 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="write the report without plots (faster)",
             )
 
-    demo = sub.add_parser(
-        "demo", help="score a built-in synthetic tournament and write the report"
-    )
+    demo = sub.add_parser("demo", help="score a built-in synthetic tournament and write the report")
     demo.add_argument("--out", default="neutralkit-demo", help="output directory")
     demo.add_argument("--bags", type=int, default=16, help="bags for the seed MMC")
     demo.add_argument("--seed", type=int, default=0, help="seed of the data and bags")

@@ -196,14 +196,10 @@ def synthetic_tournament(
     s_main, s_side = signals[:, 0], signals[:, 1:]
 
     # linear factors: per-group mean feature, returns that flip sign between eras
-    group_means = np.column_stack(
-        [x[:, group_of == g].mean(axis=1) for g in range(n_groups)]
-    )
+    group_means = np.column_stack([x[:, group_of == g].mean(axis=1) for g in range(n_groups)])
     factor_returns = rng.normal(0.02, 0.25, (n_eras, n_groups))
     linear_part = np.einsum("ig,ig->i", group_means, factor_returns[era_codes])
-    raw = (
-        0.20 * s_main + 0.10 * s_side.sum(axis=1) + linear_part + rng.standard_normal(n)
-    )
+    raw = 0.20 * s_main + 0.10 * s_side.sum(axis=1) + linear_part + rng.standard_normal(n)
     target = _TARGET_VALUES[_per_era_bins(raw, era_codes, _TARGET_CUTS, n_eras)]
 
     index = pd.Index([f"id_{i:07d}" for i in range(n)], name="id")
@@ -224,11 +220,7 @@ def synthetic_tournament(
             if kind in ("linear", "neutral"):
                 # a model that learned the signal and leans on the features
                 weights = rng.normal(0.0, 1.0, n_features) + 0.5
-                pred = (
-                    0.8 * s_main
-                    + 0.6 * _standardize(x @ weights)
-                    + 0.9 * rng.standard_normal(n)
-                )
+                pred = 0.8 * s_main + 0.6 * _standardize(x @ weights) + 0.9 * rng.standard_normal(n)
                 if kind == "neutral":
                     proportion = 1.0 if i % 2 == 0 else 0.75
                     pred = nk.neutralize(
@@ -267,8 +259,7 @@ def synthetic_tournament(
         stakes=stakes,
         features=names,
         feature_groups={
-            f"group_{g}": [names[j] for j in np.flatnonzero(group_of == g)]
-            for g in range(n_groups)
+            f"group_{g}": [names[j] for j in np.flatnonzero(group_of == g)] for g in range(n_groups)
         },
         kinds=kinds,
     )

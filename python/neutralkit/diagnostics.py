@@ -58,9 +58,7 @@ def _numeric(x: Any, name: str) -> tuple[Labeled, np.ndarray]:
 
 def _check_aligned(lab: Labeled, index: pd.Index | None, name: str) -> None:
     if lab.index is not None and index is not None and not lab.index.equals(index):
-        raise ValueError(
-            f"{name}: its index differs from the index of preds; align them first"
-        )
+        raise ValueError(f"{name}: its index differs from the index of preds; align them first")
 
 
 def _features(
@@ -86,9 +84,7 @@ def _target(
     return values[:, 0]
 
 
-def _per_column(
-    lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any
-) -> Any:
+def _per_column(lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any) -> Any:
     """(n_eras x m) scores -> the module's return convention."""
     cols = lab.column_labels()
     if eras is None:
@@ -330,9 +326,7 @@ def neutral_correlation(
     t = _target(target, p_lab.n_rows, index=p_lab.index)
     g = scoring.gaussianize(p_values, eras=eras, n_threads=n_threads)
     r = neutralize(g, as_kernel_matrix(n_lab.values), eras=eras, n_threads=n_threads)
-    return _rewrap_scores(
-        p_lab, scoring.pearson(r, t, eras=eras, n_threads=n_threads), eras
-    )
+    return _rewrap_scores(p_lab, scoring.pearson(r, t, eras=eras, n_threads=n_threads), eras)
 
 
 def _rewrap_scores(p_lab: Labeled, out: Any, eras: Any) -> Any:
@@ -360,9 +354,7 @@ def feature_neutral_target(
     t_lab, _ = _numeric(target, "target")
     _features(features, t_lab.n_rows)
     proportions_of(proportion)
-    return neutralize(
-        target, features, eras=eras, proportion=proportion, n_threads=n_threads
-    )
+    return neutralize(target, features, eras=eras, proportion=proportion, n_threads=n_threads)
 
 
 # ----------------------------------------------------------------- per-era summaries
@@ -495,9 +487,7 @@ def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
         )
     rows = [_summary_1d(values[:, j], bool(compounded)) for j in range(values.shape[1])]
     if was_1d:
-        out = pd.Series(
-            rows[0], index=list(_SUMMARY_STATS), name=name, dtype=np.float64
-        )
+        out = pd.Series(rows[0], index=list(_SUMMARY_STATS), name=name, dtype=np.float64)
         return out
     frame = pd.DataFrame(rows, index=columns, columns=list(_SUMMARY_STATS))
     frame["n_eras"] = frame["n_eras"].astype(np.int64)
@@ -513,9 +503,7 @@ def _positive_number(value: Any, name: str) -> float:
     return v
 
 
-def hard_era_mmc(
-    mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: float = 1.5
-) -> Any:
+def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: float = 1.5) -> Any:
     r"""Mean per-era MMC, "hard" eras (metamodel corr < 0) weighted by a coefficient.
 
     ``mean_e(w_e * mmc_e)``, ``w_e = coefficient`` if the metamodel's corr in era e is
@@ -539,36 +527,22 @@ def hard_era_mmc(
     values, columns, was_1d, _ = _series_columns(mmc_per_era, "mmc_per_era")
     mm_lab = labeled(metamodel_corr_per_era, "metamodel_corr_per_era")
     if mm_lab.n_cols != 1:
-        raise ValueError(
-            f"metamodel_corr_per_era: expected one column, got {mm_lab.n_cols}"
-        )
+        raise ValueError(f"metamodel_corr_per_era: expected one column, got {mm_lab.n_cols}")
     mm = as_float64(mm_lab.values)[:, 0]
-    mmc_index = (
-        mmc_per_era.index
-        if isinstance(mmc_per_era, (pd.Series, pd.DataFrame))
-        else None
-    )
+    mmc_index = mmc_per_era.index if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) else None
     if mmc_index is not None and mm_lab.index is not None:
-        if (
-            len(mm_lab.index) != len(mmc_index)
-            or not mm_lab.index.isin(mmc_index).all()
-        ):
+        if len(mm_lab.index) != len(mmc_index) or not mm_lab.index.isin(mmc_index).all():
             raise ValueError(
-                "metamodel_corr_per_era: its eras (index) differ from those of "
-                "mmc_per_era"
+                "metamodel_corr_per_era: its eras (index) differ from those of mmc_per_era"
             )
         if mm_lab.index.has_duplicates or mmc_index.has_duplicates:
-            raise ValueError(
-                "mmc_per_era / metamodel_corr_per_era: duplicated era labels"
-            )
+            raise ValueError("mmc_per_era / metamodel_corr_per_era: duplicated era labels")
         mm = pd.Series(mm, index=mm_lab.index).reindex(mmc_index).to_numpy()
     else:
         check_rows("metamodel_corr_per_era", len(mm), values.shape[0], "mmc_per_era")
     for arr, nm in ((values, "mmc_per_era"), (mm, "metamodel_corr_per_era")):
         if not np.isfinite(arr).all():
-            raise ValueError(
-                f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)"
-            )
+            raise ValueError(f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
     weights = np.where(mm < 0, coef, 1.0)
     out = (weights[:, None] * values).mean(axis=0)
     if was_1d:
@@ -601,17 +575,18 @@ def churn(current: Any, previous: Any) -> Any:
     c_lab = labeled(current, "current")
     p_lab = labeled(previous, "previous")
     if c_lab.n_cols != p_lab.n_cols:
-        raise ValueError(
-            f"current has {c_lab.n_cols} column(s) but previous has {p_lab.n_cols}"
-        )
-    both_labelled = c_lab.columns is not None and p_lab.columns is not None
-    if both_labelled and not c_lab.columns.equals(p_lab.columns):
+        raise ValueError(f"current has {c_lab.n_cols} column(s) but previous has {p_lab.n_cols}")
+    if (
+        c_lab.columns is not None
+        and p_lab.columns is not None
+        and not c_lab.columns.equals(p_lab.columns)
+    ):
         raise ValueError("current and previous: different column labels")
     c_values = as_float64(c_lab.values)
     p_values = as_float64(p_lab.values)
     if c_lab.index is not None and p_lab.index is not None:
-        for lab, nm in ((c_lab, "current"), (p_lab, "previous")):
-            if lab.index.has_duplicates:
+        for index, nm in ((c_lab.index, "current"), (p_lab.index, "previous")):
+            if index.has_duplicates:
                 raise ValueError(f"{nm}: duplicated ids in the index")
         common = c_lab.index.intersection(p_lab.index, sort=False)
         c_values = c_values[c_lab.index.get_indexer(common)]

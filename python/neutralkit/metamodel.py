@@ -53,7 +53,7 @@ def _preds_of(preds: Any) -> tuple[Labeled, np.ndarray]:
     """The predictions as given (any supported dtype, any strides: never copied)."""
     lab = labeled(preds, "preds")
     check_finite(lab, "preds")
-    return lab, lab.values  # noqa: PD011 (a Labeled view, not pandas)
+    return lab, lab.values
 
 
 def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
@@ -69,11 +69,7 @@ def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
 
 def _check_index(preds: Labeled, other: Labeled, name: str) -> None:
     """Rows are matched by position; two pandas indexes that disagree are an error."""
-    if (
-        preds.index is not None
-        and other.index is not None
-        and not preds.index.equals(other.index)
-    ):
+    if preds.index is not None and other.index is not None and not preds.index.equals(other.index):
         raise ValueError(
             f"{name}: index does not match the index of preds (rows are matched by "
             "position; reindex one of them or pass NumPy arrays)"
@@ -105,9 +101,7 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
         stakes = pd.Series(stakes, dtype=float)
     if isinstance(stakes, pd.Series):
         if not users.is_unique:
-            raise ValueError(
-                "stakes: a named stakes Series needs unique column names in preds"
-            )
+            raise ValueError("stakes: a named stakes Series needs unique column names in preds")
         if not stakes.index.is_unique:
             raise ValueError("stakes: duplicated names in the index")
         unknown = stakes.index.difference(users, sort=False)
@@ -116,9 +110,9 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
                 f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. "
                 f"{list(unknown[:5])!r}"
             )
-        if not pd.api.types.is_numeric_dtype(
+        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
             stakes.dtype
-        ) or pd.api.types.is_bool_dtype(stakes.dtype):
+        ):
             raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
         # users without a stake are scored but take no part in the metamodel
         values = stakes.reindex(users, fill_value=0.0).to_numpy(dtype=np.float64)
@@ -130,8 +124,7 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
             raise ValueError(f"stakes: expected a 1-D array, got {arr.ndim}-D")
         if arr.shape[0] != n_users:
             raise ValueError(
-                f"length mismatch: stakes has {arr.shape[0]} values but preds has "
-                f"{n_users} columns"
+                f"length mismatch: stakes has {arr.shape[0]} values but preds has {n_users} columns"
             )
         values = arr.astype(np.float64)
     bad = ~np.isfinite(values)
@@ -170,8 +163,7 @@ def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
         size = round(fraction * n_users)
         if size < 1:
             raise ValueError(
-                f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 "
-                "users per bag"
+                f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 users per bag"
             )
         rng = np.random.default_rng(seed)
         mask = np.zeros((int(bags), n_users), dtype=bool)
@@ -183,8 +175,7 @@ def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
     mask = np.asarray(bags.to_numpy() if isinstance(bags, pd.DataFrame) else bags)
     if mask.dtype != np.bool_:
         raise TypeError(
-            f"bags: expected None, a number of bags or a boolean mask, got dtype "
-            f"{mask.dtype}"
+            f"bags: expected None, a number of bags or a boolean mask, got dtype {mask.dtype}"
         )
     if mask.ndim != 2 or mask.shape[1] != n_users or mask.shape[0] < 1:
         raise ValueError(
@@ -213,9 +204,7 @@ def _bag_weights(mask: np.ndarray, stakes: np.ndarray) -> np.ndarray:
 def _scale_of(scale: Any) -> float:
     if isinstance(scale, str):
         if scale != "exact":
-            raise ValueError(
-                f"scale: expected a positive number or 'exact', got {scale!r}"
-            )
+            raise ValueError(f"scale: expected a positive number or 'exact', got {scale!r}")
         return _UNIFORM_VARIANCE
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
         raise TypeError(f"scale: expected a positive number or 'exact', got {scale!r}")
@@ -228,8 +217,7 @@ def _scale_of(scale: Any) -> float:
 def _nan_policy_of(nan_policy: Any) -> None:
     if nan_policy != "raise":
         raise ValueError(
-            f"nan_policy: only 'raise' is supported (NaN/inf are refused), got "
-            f"{nan_policy!r}"
+            f"nan_policy: only 'raise' is supported (NaN/inf are refused), got {nan_policy!r}"
         )
 
 
@@ -237,18 +225,14 @@ def _nan_policy_of(nan_policy: Any) -> None:
 # computation
 
 
-def _uniform_rank(
-    values: np.ndarray, er: Eras, method: str, n_threads: int
-) -> np.ndarray:
+def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
     """Per-era uniform ranks ``(r - 0.5) / n`` of each column of an (n x k) array."""
     eras = None if er.n_eras == 1 else _row_labels(er)
     out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads)
     return np.asarray(out, dtype=np.float64)
 
 
-def _user_ranks(
-    values: np.ndarray, er: Eras, method: str, n_threads: int
-) -> np.ndarray:
+def _user_ranks(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
     """Uniform ranks of every user column, transposed: (users x rows), C order.
 
     Equal, bit for bit, to ``scoring.rank(values).T`` (tested), about 1.5x faster on
@@ -313,9 +297,7 @@ def stake_weighted_metamodel(
     method = _method_of(method)
     lab, values = _preds_of(preds)
     users = lab.column_labels()
-    weights = _bag_weights(
-        np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users)
-    )
+    weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
     er = _eras_of(eras, lab.n_rows)
     threads = n_threads_of(None)
     ranks_t = _user_ranks(values, er, method, threads)

@@ -335,9 +335,7 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     if not scalar:
         raise TypeError(f"proportion: expected a number in [0, 1], got {proportion!r}")
     scores = s_values
-    exposures = np.hstack(
-        [as_float64(b_lab.values), np.full((s_lab.n_rows, 1), np.mean(scores))]
-    )
+    exposures = np.hstack([as_float64(b_lab.values), np.full((s_lab.n_rows, 1), np.mean(scores))])
     coefficients = np.linalg.lstsq(exposures, scores, rcond=_RCOND)[0]
     corrected = scores - props[0] * (exposures @ coefficients)
     return pd.Series(corrected[:, 0], index=series.index, name=series.name)

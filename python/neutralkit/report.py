@@ -172,9 +172,7 @@ def compute_report(
     mmc_full = nk.mmc(predictions, target, metamodel=metamodel, eras=eras)
     mmc = mmc_full
     if bags:
-        mmc = nk.mmc(
-            predictions, target, stakes=stakes, eras=eras, bags=bags, seed=seed
-        )
+        mmc = nk.mmc(predictions, target, stakes=stakes, eras=eras, bags=bags, seed=seed)
     tick("seed MMC")
     per_era: dict[str, pd.DataFrame] = {
         "corr": nk.numerai_corr(predictions, target, eras=eras),
@@ -182,9 +180,7 @@ def compute_report(
         "mmc_full": mmc_full,
     }
     tick("CORR")
-    per_era["mmc_official"] = nk.correlation_contribution(
-        predictions, metamodel, target, eras=eras
-    )
+    per_era["mmc_official"] = nk.correlation_contribution(predictions, metamodel, target, eras=eras)
     tick("official MMC")
     per_era["fnc"] = nk.feature_neutral_corr(predictions, features, target, eras=eras)
     tick("FNC")
@@ -341,17 +337,13 @@ def _era_axis(ax: Any, eras: pd.Index) -> None:
     step = max(1, n // 8)
     ticks = list(range(0, n, step))
     ax.set_xticks(ticks)
-    ax.set_xticklabels(
-        [str(eras[i]) for i in ticks], rotation=45, ha="right", fontsize=7
-    )
+    ax.set_xticklabels([str(eras[i]) for i in ticks], rotation=45, ha="right", fontsize=7)
     ax.set_xlabel("era")
 
 
 def _legend(ax: Any, n: int) -> None:
     if n <= 25:
-        ax.legend(
-            fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False
-        )
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
@@ -412,7 +404,7 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
             0.0,
             values,
             linewidth=2.0,
-            colors=np.where(values >= 0, "#2ca02c", "#d62728"),
+            colors=["#2ca02c" if v >= 0 else "#d62728" for v in values],
         )
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_title(model, fontsize=8)
@@ -420,11 +412,7 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
         ax.set_xticks([])
     fig.suptitle(
         "Per-era CORR"
-        + (
-            f" (first {len(shown)} of {len(models)} models)"
-            if len(shown) < len(models)
-            else ""
-        )
+        + (f" (first {len(shown)} of {len(models)} models)" if len(shown) < len(models) else "")
     )
     out["per_era_bars"] = ("Per-era CORR", _png(fig))
 
@@ -552,13 +540,11 @@ _DEFINITIONS = (
     ),
     (
         "Sharpe, Sortino",
-        "mean / std of the per-era scores (std with ddof=0); "
-        "mean / sqrt(mean(min(s, 0)²)).",
+        "mean / std of the per-era scores (std with ddof=0); mean / sqrt(mean(min(s, 0)²)).",
     ),
     (
         "Max drawdown",
-        "The largest fall of the cumulative sum of per-era scores from "
-        "its running peak.",
+        "The largest fall of the cumulative sum of per-era scores from its running peak.",
     ),
     ("Hit rate", "Share of eras with a positive score."),
 )
@@ -588,9 +574,7 @@ def _cell(value: Any) -> str:
     return f'<td data-v="{v!r}"{cls}>{v:.4f}</td>'
 
 
-def _html(
-    data: ReportData, title: str, images: dict[str, tuple[str, str]] | None
-) -> str:
+def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | None) -> str:
     esc = html.escape
     table = data.table()
     has_kinds = bool(data.kinds)
@@ -609,8 +593,7 @@ def _html(
         rows.append("<tr>" + "".join(cells) + "</tr>")
     info = data.info
     overview = "".join(
-        f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
-        for k, v in info.items()
+        f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in info.items()
     )
     if images is None and not plots_available():
         plots = (
@@ -618,18 +601,14 @@ def _html(
             f"with <code>{esc(INSTALL_HINT, quote=False)}</code> and run again.</p>"
         )
     elif images is None:
-        plots = (
-            '<p class="note">Plots were not asked for (<code>--no-plots</code>).</p>'
-        )
+        plots = '<p class="note">Plots were not asked for (<code>--no-plots</code>).</p>'
     else:
         plots = "".join(
             f'<h3>{esc(t)}</h3><img id="plot-{esc(name)}" alt="{esc(t)}" '
             f'src="data:image/png;base64,{b64}">'
             for name, (t, b64) in images.items()
         )
-    definitions = "".join(
-        f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _DEFINITIONS
-    )
+    definitions = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _DEFINITIONS)
     mm_corr = float(data.metamodel_corr.mean())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

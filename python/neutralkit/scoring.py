@@ -58,9 +58,7 @@ _RAW, _CENTER, _CENTER_POWER, _CONTRIBUTION = 0, 1, 2, 3
 
 def _method_code(method: Any) -> int:
     if not isinstance(method, str) or method not in _RANK_METHODS:
-        raise ValueError(
-            f"method: expected one of {sorted(_RANK_METHODS)}, got {method!r}"
-        )
+        raise ValueError(f"method: expected one of {sorted(_RANK_METHODS)}, got {method!r}")
     return _RANK_METHODS[method]
 
 
@@ -75,13 +73,9 @@ def _top_bottom(top_bottom: Any) -> int:
     if top_bottom is None:
         return 0
     if isinstance(top_bottom, bool) or not isinstance(top_bottom, numbers.Integral):
-        raise TypeError(
-            f"top_bottom: expected a positive int or None, got {top_bottom!r}"
-        )
+        raise TypeError(f"top_bottom: expected a positive int or None, got {top_bottom!r}")
     if top_bottom < 0:
-        raise ValueError(
-            f"top_bottom: expected a positive int or None, got {top_bottom}"
-        )
+        raise ValueError(f"top_bottom: expected a positive int or None, got {top_bottom}")
     return int(top_bottom)
 
 
@@ -89,15 +83,9 @@ def _vector(x: Any, name: str, preds: Labeled, preds_name: str = "preds") -> np.
     """A row-aligned 1-D float64 vector (target, metamodel), checked against preds."""
     lab = labeled(x, name)
     if lab.n_cols != 1:
-        raise ValueError(
-            f"{name}: expected one value per row (1-D), got {lab.n_cols} columns"
-        )
+        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
     check_rows(name, lab.n_rows, preds.n_rows, preds_name)
-    if (
-        lab.index is not None
-        and preds.index is not None
-        and not lab.index.equals(preds.index)
-    ):
+    if lab.index is not None and preds.index is not None and not lab.index.equals(preds.index):
         raise ValueError(
             f"{name}: its index differs from the index of {preds_name}; align them first"
         )
@@ -212,9 +200,7 @@ def _score(
     clean = np.flatnonzero(~col_nan)
     if clean.size:
         if common.all():
-            out[:, clean] = kernel(
-                values[:, clean], list(vectors), extra, groups, n_threads
-            )
+            out[:, clean] = kernel(values[:, clean], list(vectors), extra, groups, n_threads)
         elif common.any():
             run(clean, common)
     for j in np.flatnonzero(col_nan):
@@ -257,9 +243,7 @@ def _setup(
 # ------------------------------------------------------------------ row-wise transforms
 
 
-def rank(
-    x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None
-) -> Any:
+def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None) -> Any:
     r"""Uniform rank of each column within each era.
 
     .. math:: u = (r - 0.5) / n
@@ -348,10 +332,8 @@ def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
 
 
 def _pearson_kernel(covariance: bool) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
-        return _core.pearson_columns(
-            values, vectors[0], g.order, g.offsets, covariance, threads
-        )
+    def kernel(values, vectors, extra, g, threads):
+        return _core.pearson_columns(values, vectors[0], g.order, g.offsets, covariance, threads)
 
     return kernel
 
@@ -384,9 +366,7 @@ def pearson(
     -------
     Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
     """
-    lab, t, groups, labels, policy, threads = _setup(
-        preds, target, eras, nan_policy, n_threads
-    )
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     out = _score(_pearson_kernel(False), lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
 
@@ -405,9 +385,7 @@ def covariance(
 
     as ``numpy.cov``. Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(
-        preds, target, eras, nan_policy, n_threads
-    )
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     out = _score(_pearson_kernel(True), lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
 
@@ -415,7 +393,7 @@ def covariance(
 def _rank_corr_kernel(
     method: int, gaussian: bool, p: float, target_mode: int, target_p: float, tb: int
 ) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
+    def kernel(values, vectors, extra, g, threads):
         t = _core.prepare_target(vectors[0], g.order, g.offsets, target_mode, target_p)
         return _core.rank_correlation_columns(
             values, t, g.order, g.offsets, method, gaussian, p, tb, threads
@@ -440,9 +418,7 @@ def corr(
     Ties in ``preds`` are broken by row order within the era (the seed-era
     ``rank(pct=True, method="first")``). Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(
-        preds, target, eras, nan_policy, n_threads
-    )
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     kernel = _rank_corr_kernel(1, False, 1.0, _RAW, 1.0, 0)
     out = _score(kernel, lab, [t], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
@@ -479,9 +455,7 @@ def numerai_corr(
         Raise the centred target to the power 1.5 (default). ``False`` for returns.
     """
     tb = _top_bottom(top_bottom)
-    lab, t, groups, labels, policy, threads = _setup(
-        preds, target, eras, nan_policy, n_threads
-    )
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     mode = _CENTER_POWER if target_pow15 else _CENTER
     kernel = _rank_corr_kernel(0, True, 1.5, mode, 1.5, tb)
     out = _score(kernel, lab, [t], None, groups, policy, threads)
@@ -489,11 +463,9 @@ def numerai_corr(
 
 
 def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):  # type: ignore[no-untyped-def]
+    def kernel(values, vectors, extra, g, threads):
         target, mm = vectors
-        m = _core.rank_columns(
-            mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads
-        )
+        m = _core.rank_columns(mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads)
         t = _core.prepare_target(target, g.order, g.offsets, _CONTRIBUTION, 1.0)
         if not neutralize_to:  # rank + gaussianize fused into the kernel
             return _core.contribution_columns(
@@ -533,9 +505,7 @@ def _check_neutral_metamodel(m: np.ndarray, g: _Groups) -> None:
 def _contribution_setup(
     preds: Any, metamodel: Any, target: Any, eras: Any, nan_policy: Any, n_threads: Any
 ) -> tuple[Labeled, np.ndarray, np.ndarray, _Groups, pd.Index, str, int]:
-    lab, t, groups, labels, policy, threads = _setup(
-        preds, target, eras, nan_policy, n_threads
-    )
+    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     mm = _vector(metamodel, "metamodel", lab)
     _check_vector_finite(mm, "metamodel", policy)
     _check_metamodel(mm, groups, labels)
@@ -577,9 +547,7 @@ def correlation_contribution(
     lab, t, mm, groups, labels, policy, threads = _contribution_setup(
         preds, metamodel, target, eras, nan_policy, n_threads
     )
-    out = _score(
-        _contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads
-    )
+    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads)
     return _wrap_scores(out, lab, eras, labels)
 
 
@@ -611,11 +579,7 @@ def neutral_contribution(
     )
     nlab = labeled(neutralizers, "neutralizers")
     check_rows("neutralizers", nlab.n_rows, lab.n_rows, "preds")
-    if (
-        nlab.index is not None
-        and lab.index is not None
-        and not nlab.index.equals(lab.index)
-    ):
+    if nlab.index is not None and lab.index is not None and not nlab.index.equals(lab.index):
         raise ValueError("neutralizers: its index differs from the index of preds")
     check_finite(nlab, "neutralizers")
     out = _score(
@@ -658,9 +622,7 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
             raise ValueError("stakes: duplicated names in its index")
         missing = [c for c in stakes.index if c not in columns]
         if missing:
-            raise ValueError(
-                f"stakes: names not among the columns of preds: {missing[:5]!r}"
-            )
+            raise ValueError(f"stakes: names not among the columns of preds: {missing[:5]!r}")
         positions = columns.get_indexer(stakes.index)
         raw = stakes.to_numpy()
     else:
@@ -687,8 +649,7 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
     if not np.all(np.isfinite(used)):
         bad = np.flatnonzero(~np.isfinite(used).all(axis=0))[0]
         raise ValueError(
-            f"preds: contains NaN or infinite values; first in column "
-            f"{columns[positions[bad]]!r}"
+            f"preds: contains NaN or infinite values; first in column {columns[positions[bad]]!r}"
         )
     out = (used @ w) / total
     if lab.kind == "ndarray":

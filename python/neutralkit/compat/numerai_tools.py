@@ -138,22 +138,16 @@ def filter_sort_index_many(
         ids = ids.intersection(_complete_rows(other))
     out = [x.loc[ids].sort_index() for x in inputs]
     for i, (kept, original) in enumerate(zip(out, inputs, strict=True)):
-        _check_kept(
-            len(kept), len(original), f"inputs[{i}]", "the others", max_filtered_ratio
-        )
+        _check_kept(len(kept), len(original), f"inputs[{i}]", "the others", max_filtered_ratio)
     return out
 
 
-def _top_bottom_positions(
-    values: np.ndarray, top_bottom: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _top_bottom_positions(values: np.ndarray, top_bottom: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(values, kind="stable")
     return order[-top_bottom:], order[:top_bottom]
 
 
-def filter_sort_top_bottom(
-    s: pd.Series, top_bottom: int
-) -> tuple[pd.Series, pd.Series]:
+def filter_sort_top_bottom(s: pd.Series, top_bottom: int) -> tuple[pd.Series, pd.Series]:
     """The ``top_bottom`` highest and lowest values of ``s`` (stable), each sorted."""
     top, bottom = _top_bottom_positions(s.to_numpy(), top_bottom)
     return s.iloc[top].sort_index(), s.iloc[bottom].sort_index()
@@ -272,11 +266,7 @@ def power(df: pd.DataFrame, p: float) -> pd.DataFrame:
         out = np.sign(values) * np.abs(values) ** p
     out2 = out.reshape(len(values), -1)
     # one row: pandas' std and corr are NaN there, so the original's assertion fails
-    std_zero = (
-        out2.std(axis=0, ddof=1) == 0
-        if len(values) > 1
-        else np.zeros(out2.shape[1], bool)
-    )
+    std_zero = out2.std(axis=0, ddof=1) == 0 if len(values) > 1 else np.zeros(out2.shape[1], bool)
     corr = _column_pearson(out2, values.reshape(len(values), -1))
     assert (std_zero | (corr >= 0.9)).all()
     if isinstance(df, pd.Series):
@@ -327,9 +317,7 @@ def neutralize(
     assert len(df.index) == len(neutralizers.index), "Indices don't match"
     assert (df.index == neutralizers.index).all(), "Indices don't match"
     values = df.to_numpy(dtype=np.float64)
-    out = _neutralize(
-        values, neutralizers.to_numpy(), proportion=proportion, n_threads=N_THREADS
-    )
+    out = _neutralize(values, neutralizers.to_numpy(), proportion=proportion, n_threads=N_THREADS)
     constant = df.std().to_numpy() == 0
     if constant.any():
         out = out.copy()
@@ -350,9 +338,7 @@ def _pearson_1d(a: np.ndarray, b: np.ndarray) -> float:
 def correlation(live_targets: pd.Series, predictions: pd.Series) -> float:
     """``numpy.corrcoef`` of the two, after :func:`validate_indices`."""
     validate_indices(live_targets, predictions)
-    return _pearson_1d(
-        live_targets.to_numpy(np.float64), predictions.to_numpy(np.float64)
-    )
+    return _pearson_1d(live_targets.to_numpy(np.float64), predictions.to_numpy(np.float64))
 
 
 def tie_broken_rank_correlation(target: pd.Series, predictions: pd.Series) -> float:
@@ -375,18 +361,14 @@ def pearson_correlation(
     """Pearson correlation; with ``top_bottom``, on the extreme predictions only."""
     if top_bottom is not None and top_bottom > 0:
         predictions = filter_sort_top_bottom_concat(predictions, top_bottom)
-        target, predictions = filter_sort_index(
-            target, predictions, (1 - top_bottom / len(target))
-        )
+        target, predictions = filter_sort_index(target, predictions, (1 - top_bottom / len(target)))
     validate_indices(target, predictions)
     return _pearson_1d(target.to_numpy(np.float64), predictions.to_numpy(np.float64))
 
 
 def sharpe_ratio(s: pd.Series) -> float:
     """``mean / std`` (ddof=0; NaN skipped for a Series)."""
-    values = (
-        s.dropna().to_numpy(np.float64) if isinstance(s, pd.Series) else np.asarray(s)
-    )
+    values = s.dropna().to_numpy(np.float64) if isinstance(s, pd.Series) else np.asarray(s)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.mean(values) / np.std(values)
 
@@ -429,12 +411,7 @@ def _aligned_values(
     v1 = s1.to_numpy(np.float64)
     v2 = s2.to_numpy(np.float64)
     same = s1.index.equals(s2.index) and s1.index.is_monotonic_increasing
-    if (
-        same
-        and s1.index.is_unique
-        and not np.isnan(v1).any()
-        and not np.isnan(v2).any()
-    ):
+    if same and s1.index.is_unique and not np.isnan(v1).any() and not np.isnan(v2).any():
         return v1, v2
     a, b = filter_sort_index(s1, s2, max_filtered_ratio)
     return a.to_numpy(np.float64), b.to_numpy(np.float64)
@@ -463,9 +440,7 @@ def numerai_corr(
             else np.sign(t) * np.abs(t) ** 1.5
         )
         std_zero = len(t) > 1 and t15.std(ddof=1) == 0
-        assert (
-            std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
-        )
+        assert std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
         t = t15
     n = len(t)
     tb = top_bottom if top_bottom is not None and top_bottom > 0 else None
@@ -477,9 +452,7 @@ def numerai_corr(
         return pd.Series(np.nan, index=predictions.columns)
     # the target is already centred (on every id) and powered: Pearson re-centres on
     # the rows it uses, so target_pow15=False here changes nothing else
-    out = _scoring.numerai_corr(
-        p, t, top_bottom=tb, target_pow15=False, n_threads=N_THREADS
-    )
+    out = _scoring.numerai_corr(p, t, top_bottom=tb, target_pow15=False, n_threads=N_THREADS)
     return pd.Series(np.asarray(out, dtype=np.float64), index=predictions.columns)
 
 
@@ -512,9 +485,7 @@ def feature_neutral_corr(
     top_bottom: int | None = None,
 ) -> pd.Series:
     """numerai_corr of the predictions neutralized to the features."""
-    neutral = tie_kept_rank__gaussianize__neutralize__variance_normalize(
-        predictions, features
-    )
+    neutral = tie_kept_rank__gaussianize__neutralize__variance_normalize(predictions, features)
     return numerai_corr(neutral, targets, top_bottom=top_bottom)
 
 
@@ -532,9 +503,7 @@ def max_feature_correlation(
     assert np.array_equal(features.index, s.index)
     assert not s.isna().any()
     assert not features.isna().to_numpy().any()
-    corr = _diag.feature_correlations(
-        s.to_numpy(np.float64), features, n_threads=N_THREADS
-    )
+    corr = _diag.feature_correlations(s.to_numpy(np.float64), features, n_threads=N_THREADS)
     absolute = corr.abs()
     name = absolute.idxmax()
     return str(name), absolute[name]
@@ -609,9 +578,7 @@ def neutral_contribution(
     live_targets, predictions, meta_model, neutralizers = filter_sort_index_many(
         [live_targets, predictions, meta_model, neutralizers]
     )
-    p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(
-        np.float64
-    )
+    p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(np.float64)
     m = neutralize(gaussian(tie_kept_rank(meta_model.to_frame())), neutralizers)
     return _contribution(
         p, m.to_numpy(np.float64)[:, 0], live_targets, predictions.columns, top_bottom

@@ -38,12 +38,8 @@ def _frame(x: Any) -> tuple[pd.DataFrame, bool, Any]:
 def _groups(eras: Any, n: int) -> list[tuple[Any, np.ndarray]]:
     if eras is None:
         return [(None, np.arange(n))]
-    labels = pd.Series(
-        np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras)
-    )
-    return [
-        (label, np.flatnonzero(labels == label)) for label in sorted(labels.unique())
-    ]
+    labels = pd.Series(np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras))
+    return [(label, np.flatnonzero(labels == label)) for label in sorted(labels.unique())]
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,20 +59,13 @@ def _scores(per_era: dict, cols: list, was_1d: bool, eras: Any) -> Any:
 
 def feature_correlations(preds, features, *, eras=None, n_threads=None):
     p, was_1d, name = _frame(preds)
-    f = (
-        features
-        if isinstance(features, pd.DataFrame)
-        else pd.DataFrame(np.asarray(features))
-    )
+    f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
     fv = f.to_numpy(np.float64)
     per_era = {}
     for label, rows in _groups(eras, len(p)):
         per_era[label] = np.array(
             [
-                [
-                    _pearson(p.iloc[rows, i].to_numpy(), fv[rows, j])
-                    for j in range(fv.shape[1])
-                ]
+                [_pearson(p.iloc[rows, i].to_numpy(), fv[rows, j]) for j in range(fv.shape[1])]
                 for i in range(p.shape[1])
             ]
         )
@@ -87,13 +76,9 @@ def feature_correlations(preds, features, *, eras=None, n_threads=None):
         return pd.DataFrame(c.T, index=f.columns, columns=p.columns)
     labels = list(per_era)
     if was_1d:
-        return pd.DataFrame(
-            [per_era[e][0] for e in labels], index=labels, columns=f.columns
-        )
+        return pd.DataFrame([per_era[e][0] for e in labels], index=labels, columns=f.columns)
     columns = pd.MultiIndex.from_product([p.columns, f.columns])
-    return pd.DataFrame(
-        [per_era[e].reshape(-1) for e in labels], index=labels, columns=columns
-    )
+    return pd.DataFrame([per_era[e].reshape(-1) for e in labels], index=labels, columns=columns)
 
 
 def _stats(c: np.ndarray, names: pd.Index) -> list:
@@ -112,11 +97,7 @@ def _stats(c: np.ndarray, names: pd.Index) -> list:
 
 def feature_exposure(preds, features, *, eras=None, n_threads=None):
     p, was_1d, name = _frame(preds)
-    f = (
-        features
-        if isinstance(features, pd.DataFrame)
-        else pd.DataFrame(np.asarray(features))
-    )
+    f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
     stat_names = ["std", "rms", "max", "max_feature"]
     rows_out = {}
     for label, rows in _groups(eras, len(p)):
@@ -126,9 +107,7 @@ def feature_exposure(preds, features, *, eras=None, n_threads=None):
             col: _stats(
                 np.array(
                     [
-                        _pearson(
-                            sub_p[col].to_numpy(), sub_f.iloc[:, j].to_numpy(np.float64)
-                        )
+                        _pearson(sub_p[col].to_numpy(), sub_f.iloc[:, j].to_numpy(np.float64))
                         for j in range(f.shape[1])
                     ]
                 ),
@@ -139,12 +118,8 @@ def feature_exposure(preds, features, *, eras=None, n_threads=None):
     if eras is None:
         per_col = rows_out[None]
         if was_1d:
-            return pd.Series(
-                per_col[p.columns[0]], index=stat_names, name=name, dtype=object
-            )
-        return pd.DataFrame(
-            [per_col[c] for c in p.columns], index=p.columns, columns=stat_names
-        )
+            return pd.Series(per_col[p.columns[0]], index=stat_names, name=name, dtype=object)
+        return pd.DataFrame([per_col[c] for c in p.columns], index=p.columns, columns=stat_names)
     labels = list(rows_out)
     if was_1d:
         return pd.DataFrame(
@@ -174,9 +149,7 @@ def _numerai_corr(p: np.ndarray, t: np.ndarray) -> float:
     return _pearson(g15, t15)
 
 
-def feature_neutral_corr(
-    preds, features, target, *, eras=None, preset="official", n_threads=None
-):
+def feature_neutral_corr(preds, features, target, *, eras=None, preset="official", n_threads=None):
     p, was_1d, _ = _frame(preds)
     x = np.asarray(features, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64).reshape(-1)
@@ -205,9 +178,7 @@ def neutral_correlation(preds, neutralizers, target, *, eras=None, n_threads=Non
     for label, rows in _groups(eras, len(p)):
         per_era[label] = [
             _pearson(
-                neutralize(
-                    ndtri(_rank_uniform(p[c].to_numpy()[rows], "average")), x[rows]
-                ),
+                neutralize(ndtri(_rank_uniform(p[c].to_numpy()[rows], "average")), x[rows]),
                 t[rows] - t[rows].mean(),
             )
             for c in p.columns
@@ -215,9 +186,7 @@ def neutral_correlation(preds, neutralizers, target, *, eras=None, n_threads=Non
     return _scores(per_era, list(p.columns), was_1d, eras)
 
 
-def feature_neutral_target(
-    target, features, *, eras=None, proportion=1.0, n_threads=None
-):
+def feature_neutral_target(target, features, *, eras=None, proportion=1.0, n_threads=None):
     return neutralize(target, features, eras=eras, proportion=proportion)
 
 
@@ -284,6 +253,4 @@ def churn(current, previous):
     a, b = np.asarray(current, dtype=np.float64), np.asarray(previous, dtype=np.float64)
     if a.ndim == 1:
         return churn(pd.Series(a), pd.Series(b))
-    return pd.Series(
-        [churn(pd.Series(a[:, j]), pd.Series(b[:, j])) for j in range(a.shape[1])]
-    )
+    return pd.Series([churn(pd.Series(a[:, j]), pd.Series(b[:, j])) for j in range(a.shape[1])])

@@ -64,9 +64,7 @@ def _draw_bags(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarra
     return np.asarray(bags, dtype=bool)
 
 
-def _metamodel_of(
-    era_preds: pd.DataFrame, stakes: np.ndarray, method: str
-) -> pd.Series:
+def _metamodel_of(era_preds: pd.DataFrame, stakes: np.ndarray, method: str) -> pd.Series:
     """Stake-weighted mean of the users' uniform ranks (not re-ranked)."""
     total = pd.Series(0.0, index=era_preds.index)
     weights = stakes / stakes.sum()
@@ -141,8 +139,7 @@ def mmc(
             metamodels = [pd.Series(_vector(metamodel)[rows])]
         else:
             metamodels = [
-                _metamodel_of(era_preds[users[bag]], stake_values[bag], method)
-                for bag in mask
+                _metamodel_of(era_preds[users[bag]], stake_values[bag], method) for bag in mask
             ]
         per_user = []
         for column in users:
@@ -197,9 +194,7 @@ def mmc_loo(
                 if stake_values[others].sum() <= 0:
                     diffs.append(np.nan)
                     continue
-                without_i = _metamodel_of(
-                    era_preds[users[others]], stake_values[others], method
-                )
+                without_i = _metamodel_of(era_preds[users[others]], stake_values[others], method)
                 diffs.append(full - pearson(_uniform(without_i, method), t))
             per_user.append(float(np.mean(diffs)) if diffs else np.nan)
         scores[label] = per_user

@@ -83,9 +83,17 @@ def neutralize(
 class Neutralizer:
     """Reference twin of neutralkit.Neutralizer: stores the exposures, no factorization."""
 
-    def __init__(self, exposures: Any = None, *, eras: Any = None, intercept: bool = True,
-                 proportion: float | list[float] = 1.0, standardize: bool = False,
-                 method: str = "auto", n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        exposures: Any = None,
+        *,
+        eras: Any = None,
+        intercept: bool = True,
+        proportion: float | list[float] = 1.0,
+        standardize: bool = False,
+        method: str = "auto",
+        n_threads: int | None = None,
+    ) -> None:
         self.eras, self.intercept = eras, intercept
         self.proportion, self.standardize = proportion, standardize
         if exposures is not None:

@@ -27,9 +27,7 @@ __all__ = [
 def _frame(x: Any) -> tuple[pd.DataFrame, Any]:
     """x as a DataFrame with a 0..n-1 index, and a function giving a result back."""
     if isinstance(x, pd.DataFrame):
-        return x.reset_index(drop=True).astype(np.float64), lambda d: d.set_axis(
-            x.index
-        )
+        return x.reset_index(drop=True).astype(np.float64), lambda d: d.set_axis(x.index)
     if isinstance(x, pd.Series):
         return pd.DataFrame({0: x.to_numpy(np.float64)}), lambda d: pd.Series(
             d[0].to_numpy(), index=x.index, name=x.name
@@ -52,27 +50,19 @@ def _columns(x: Any) -> list[Any]:
 def _era_groups(eras: Any, n: int) -> list[tuple[Any, np.ndarray]]:
     if eras is None:
         return [(None, np.arange(n))]
-    labels = pd.Series(
-        np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras)
-    )
-    return [
-        (k, np.asarray(v)) for k, v in labels.groupby(labels, sort=True).indices.items()
-    ]
+    labels = pd.Series(np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras))
+    return [(k, np.asarray(v)) for k, v in labels.groupby(labels, sort=True).indices.items()]
 
 
 def _vec(x: Any) -> np.ndarray:
-    return np.asarray(
-        x.to_numpy() if hasattr(x, "to_numpy") else x, dtype=np.float64
-    ).ravel()
+    return np.asarray(x.to_numpy() if hasattr(x, "to_numpy") else x, dtype=np.float64).ravel()
 
 
 def _pandas_method(method: str) -> str:
     return {"average": "average", "first": "first", "ordinal": "first"}[method]
 
 
-def rank(
-    x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None
-) -> Any:
+def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None) -> Any:
     """(pandas rank - 0.5) / count, per era and column."""
     df, wrap = _frame(x)
     out = df.copy()
@@ -84,9 +74,7 @@ def rank(
     return wrap(out)
 
 
-def gaussianize(
-    x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None
-) -> Any:
+def gaussianize(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None) -> Any:
     """scipy.special.ndtri of the uniform rank."""
     df, wrap = _frame(rank(pd.DataFrame(_frame(x)[0]), eras=eras, method=method))
     return wrap(df.apply(lambda c: ndtri(c.to_numpy())))
@@ -115,9 +103,8 @@ def _per_column(
     df, _ = _frame(preds)
     vecs = [_vec(v) for v in vectors]
     ex = None if extra is None else np.asarray(extra, dtype=np.float64)
-    if nan_policy == "raise":
-        if df.isna().any().any() or any(np.isnan(v).any() for v in vecs):
-            raise ValueError("NaN in the input")
+    if nan_policy == "raise" and (df.isna().any().any() or any(np.isnan(v).any() for v in vecs)):
+        raise ValueError("NaN in the input")
     groups = _era_groups(eras, len(df))
     out = np.full((len(groups), df.shape[1]), np.nan)
     for e, (_, rows) in enumerate(groups):
@@ -164,9 +151,7 @@ def covariance(
     nan_policy: str = "raise",
     n_threads: Any = None,
 ) -> Any:
-    return _per_column(
-        lambda p, t: float(np.cov(p, t)[0, 1]), preds, [target], eras, nan_policy
-    )
+    return _per_column(lambda p, t: float(np.cov(p, t)[0, 1]), preds, [target], eras, nan_policy)
 
 
 def corr(
@@ -217,9 +202,7 @@ def numerai_corr(
     return _per_column(score, preds, [target], eras, nan_policy)
 
 
-def _contribution(
-    p: np.ndarray, m: np.ndarray, t: np.ndarray, top_bottom: int | None
-) -> float:
+def _contribution(p: np.ndarray, m: np.ndarray, t: np.ndarray, top_bottom: int | None) -> float:
     if np.all(m == m[0]):
         return np.nan
     if ((t >= 0) & (t <= 1)).all():
@@ -275,18 +258,12 @@ def neutral_contribution(
         both = _neutralize(np.column_stack([_gauss(p), _gauss(mm)]), x)
         return _contribution(both[:, 0], both[:, 1], t, top_bottom)
 
-    return _per_column(
-        score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers
-    )
+    return _per_column(score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers)
 
 
 def stake_weight(preds: Any, stakes: Any) -> Any:
     df = preds if isinstance(preds, pd.DataFrame) else pd.DataFrame(np.asarray(preds))
-    s = (
-        stakes
-        if isinstance(stakes, pd.Series)
-        else pd.Series(np.asarray(stakes), index=df.columns)
-    )
+    s = stakes if isinstance(stakes, pd.Series) else pd.Series(np.asarray(stakes), index=df.columns)
     s = s.astype(np.float64)
     if s.isna().any() or (s < 0).any() or s.sum() == 0:
         raise ValueError("stakes: bad stakes")
