@@ -52,14 +52,20 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
     m = draw(st.integers(1, max_m))
     dtype = draw(st.sampled_from(DTYPES))
     kind = draw(st.sampled_from(LAYOUTS))
+    values = draw(st.sampled_from(["grid", "continuous"]))
     if dtype.startswith("int"):
         x = rng.integers(0, 5, size=(n, k)).astype(np.float64)
+    elif values == "grid":  # integer or quarter values stored as floats, maybe negative
+        step = draw(st.sampled_from([1.0, 0.25]))
+        x = step * rng.integers(-2, 3, size=(n, k)) + draw(st.sampled_from([0.0, 3.0]))
     else:
         # Scales and offsets vary, but the offset stays a few standard deviations: a
         # column 10^4 sd away from 0 is near-collinear with the intercept, where the
         # rcond=1e-6 cut of lstsq makes the residual itself ill-defined.
         scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
         x = scale * (rng.normal(size=(n, k)) + draw(st.sampled_from([0.0, 3.0])))
+    if dtype == "float32":
+        x = x.astype(np.float32).astype(np.float64)  # values exactly representable
     eras = np.repeat(np.arange(n_eras), sizes)
     deficiency = draw(st.sampled_from(["none", "constant", "duplicate", "combination"]))
     if deficiency == "constant" and k >= 1:
@@ -69,13 +75,13 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
     elif deficiency == "duplicate" and k >= 2:
         x[:, -1] = x[:, 0]
     elif deficiency == "combination" and k >= 3:
-        x[:, -1] = x[:, 0] + x[:, 1]
-    if dtype == "float32":
-        x = x.astype(np.float32).astype(np.float64)  # values exactly representable
+        # exact in float32 too (a sum of two float32 values may round)
+        x[:, -1] = x[:, 0] + x[:, 1] if dtype != "float32" else 2.0 * x[:, 0]
+
     y = rng.normal(size=(n, m))
     if draw(st.booleans()):
         y[:, 0] += x[:, 0]  # real exposure to remove
     perm = rng.permutation(n)
     x, y, eras = x[perm], y[perm], eras[perm]
     x = layout(x.astype(dtype), kind)
-    return EraData(x, y, eras, f"{deficiency}, {kind}, sizes={sizes}")
+    return EraData(x, y, eras, f"{deficiency}, {values}, {kind}, sizes={sizes}")

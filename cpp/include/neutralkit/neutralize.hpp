@@ -72,6 +72,9 @@ struct ColumnStats {
     std::vector<double> sum;
     std::vector<T> lo, hi;
     double max_abs = 0.0;
+    // The data are integers on a grid of step 1/grid (grid 1: integers, grid 4: quarters,
+    // as Numerai's older float features), so grid * x is integer-valued; 0: no grid.
+    double grid = 0.0;
 };
 
 template <class T>
@@ -110,16 +113,28 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
             s.max_abs = std::max({s.max_abs, std::abs(static_cast<double>(s.lo[j])),
                                   std::abs(static_cast<double>(s.hi[j]))});
         }
+        s.grid = 1.0;
     } else {
+        // Integer-valued floats (int8 features loaded as float32/float64) are common:
+        // detect them, so that they can take the exact integer routes too.
+        bool integral = true, quarters = true;
         for (Index i = 0; i < n; ++i) {
             const Index r = eras.row(e, i);
             for (Index j = 0; j < k; ++j) {
                 const T v = x(r, j);
+                const double q = 4.0 * static_cast<double>(v);
                 s.sum[j] += static_cast<double>(v);
-                if (v < s.lo[j]) s.lo[j] = v;
-                if (v > s.hi[j]) s.hi[j] = v;
+                s.lo[j] = std::min(s.lo[j], v);
+                s.hi[j] = std::max(s.hi[j], v);
+                integral &= static_cast<double>(v) == std::nearbyint(static_cast<double>(v));
+                quarters &= q == std::nearbyint(q);
             }
         }
+        for (Index j = 0; j < k; ++j)
+            s.max_abs = std::max({s.max_abs, std::abs(static_cast<double>(s.lo[j])),
+                                  std::abs(static_cast<double>(s.hi[j]))});
+        // Below 2^40 every sum of up to 2^12 grid values (and the grid values) is exact.
+        if (s.max_abs < 1.0e12) s.grid = integral ? 1.0 : (quarters ? 4.0 : 0.0);
     }
     return s;
 }
@@ -162,7 +177,8 @@ void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 // blocks so that the reads of each block stay in L1 while it is transposed.
 template <class T>
 ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                         const std::vector<Index>& kept, const std::vector<double>& shift) {
+                         const std::vector<Index>& kept, const std::vector<double>& shift,
+                         double grid) {
     const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
     ByteColumns b(n, kk);
     constexpr Index kBlock = 64;
@@ -172,8 +188,16 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
             std::uint8_t* dst = b.col(c) + i0;
             const Index j = kept[c];
             const auto lo = static_cast<std::int64_t>(shift[c]);
-            for (Index i = 0; i < rows; ++i)
-                dst[i] = static_cast<std::uint8_t>(static_cast<std::int64_t>(x(eras.row(e, i0 + i), j)) - lo);
+            for (Index i = 0; i < rows; ++i) {
+                const T v = x(eras.row(e, i0 + i), j);
+                std::int64_t q;
+                if constexpr (is_integer_v<T>) {
+                    q = static_cast<std::int64_t>(v);
+                } else {
+                    q = static_cast<std::int64_t>(std::nearbyint(grid * static_cast<double>(v)));
+                }
+                dst[i] = static_cast<std::uint8_t>(q - lo);
+            }
         }
     }
     return b;
@@ -181,7 +205,9 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
 
 // Gram matrix of the era's centred kept columns. Three routes, fastest first:
 //  * small non-negative integers (after shifting each column to start at 0, which leaves
-//    the centred Gram matrix unchanged): exact byte arithmetic (byte_gram.hpp);
+//    the centred Gram matrix unchanged): exact byte arithmetic (byte_gram.hpp). Floats
+//    whose values are integers or quarters (int8 features loaded as float) qualify too:
+//    their Gram matrix is that of 4x (or x), divided by 16 (or 1), exactly;
 //  * other small integers: entries and every partial sum are integers below 2^24, so a
 //    float32 product (twice the float64 rate) is exact;
 //  * anything else: float64 product of the centred columns.
@@ -193,27 +219,30 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
                              bool intercept) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     const double nn = static_cast<double>(n);
-    if constexpr (is_integer_v<T>) {
-        // shifted column sums and the largest shifted magnitude
+    if (stats.grid > 0.0) {
+        // work on the integers q = grid * x: shifted sums and the largest shifted value
+        const double grid = stats.grid;
         std::vector<double> shift(static_cast<std::size_t>(kk), 0.0), sum(shift);
         double max_value = 0.0, min_value = 0.0;
         for (Index c = 0; c < kk; ++c) {
             const Index j = solver.kept[c];
-            if (intercept) shift[c] = static_cast<double>(stats.lo[j]);
-            sum[c] = stats.sum[j] - nn * shift[c];
-            max_value = std::max(max_value, static_cast<double>(stats.hi[j]) - shift[c]);
-            min_value = std::min(min_value, static_cast<double>(stats.lo[j]) - shift[c]);
+            if (intercept) shift[c] = grid * static_cast<double>(stats.lo[j]);
+            sum[c] = grid * stats.sum[j] - nn * shift[c];
+            max_value = std::max(max_value, grid * static_cast<double>(stats.hi[j]) - shift[c]);
+            min_value = std::min(min_value, grid * static_cast<double>(stats.lo[j]) - shift[c]);
         }
         const double shifted_abs = std::max(max_value, -min_value);
-        const bool bytes = byte_gram_available() && min_value >= 0.0 &&
+        const double q_abs = grid * stats.max_abs;
+        const bool exact_sums = nn * q_abs < 4.0e15;
+        const bool bytes = byte_gram_available() && exact_sums && min_value >= 0.0 &&
                            max_value <= kByteGramMaxValue &&
                            nn * nn * shifted_abs * shifted_abs < 9.0e15;
-        const bool floats = nn * stats.max_abs * stats.max_abs < 16777216.0 &&
-                            nn * nn * stats.max_abs * stats.max_abs < 9.0e15;
+        const bool floats = is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 &&
+                            nn * nn * q_abs * q_abs < 9.0e15;
         if (bytes || floats) {
             Eigen::MatrixXd g;
             if (bytes) {
-                g = byte_gram(byte_columns(x, eras, e, solver.kept, shift),
+                g = byte_gram(byte_columns(x, eras, e, solver.kept, shift, grid),
                               static_cast<int>(max_value));
             } else {
                 Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
@@ -230,6 +259,7 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
                 for (Index b = 0; b < kk; ++b)
                     for (Index a = 0; a < kk; ++a) g(a, b) = (nn * g(a, b) - sum[a] * sum[b]) / nn;
             }
+            if (grid != 1.0) g /= grid * grid;  // a power of two: exact
             return g;
         }
     }
