@@ -118,16 +118,24 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
         // Integer-valued floats (int8 features loaded as float32/float64) are common:
         // detect them, so that they can take the exact integer routes too.
         bool integral = true, quarters = true;
+        double* sum = s.sum.data();
+        T* lo = s.lo.data();
+        T* hi = s.hi.data();
+        auto visit = [&](Index j, T v) {
+            const double d = static_cast<double>(v);
+            sum[j] += d;
+            lo[j] = std::min(lo[j], v);
+            hi[j] = std::max(hi[j], v);
+            integral &= std::floor(d) == d;
+            quarters &= std::floor(4.0 * d) == 4.0 * d;
+        };
         for (Index i = 0; i < n; ++i) {
             const Index r = eras.row(e, i);
-            for (Index j = 0; j < k; ++j) {
-                const T v = x(r, j);
-                const double q = 4.0 * static_cast<double>(v);
-                s.sum[j] += static_cast<double>(v);
-                s.lo[j] = std::min(s.lo[j], v);
-                s.hi[j] = std::max(s.hi[j], v);
-                integral &= static_cast<double>(v) == std::nearbyint(static_cast<double>(v));
-                quarters &= q == std::nearbyint(q);
+            if (x.col_stride == 1) {  // C order: a plain loop the compiler vectorizes
+                const T* src = x.data + r * x.row_stride;
+                for (Index j = 0; j < k; ++j) visit(j, src[j]);
+            } else {
+                for (Index j = 0; j < k; ++j) visit(j, x(r, j));
             }
         }
         for (Index j = 0; j < k; ++j)
@@ -181,23 +189,29 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
                          double grid) {
     const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
     ByteColumns b(n, kk);
+    // Convert a block of rows to a small row-major byte tile (contiguous reads of the
+    // input), then transpose the tile (cheap: bytes, in L1).
     constexpr Index kBlock = 64;
+    std::vector<std::uint8_t> tile(static_cast<std::size_t>(kBlock * kk));
+    std::vector<std::int64_t> lo(static_cast<std::size_t>(kk));
+    for (Index c = 0; c < kk; ++c) lo[c] = static_cast<std::int64_t>(shift[c]);
     for (Index i0 = 0; i0 < n; i0 += kBlock) {
         const Index rows = std::min(kBlock, n - i0);
+        for (Index i = 0; i < rows; ++i) {
+            const Index r = eras.row(e, i0 + i);
+            std::uint8_t* dst = tile.data() + i * kk;
+            for (Index c = 0; c < kk; ++c) {
+                const T v = x(r, kept[c]);
+                // grid * v is an integer (checked in column_stats): the conversion is exact
+                const auto q = is_integer_v<T>
+                                   ? static_cast<std::int64_t>(v)
+                                   : static_cast<std::int64_t>(grid * static_cast<double>(v));
+                dst[c] = static_cast<std::uint8_t>(q - lo[c]);
+            }
+        }
         for (Index c = 0; c < kk; ++c) {
             std::uint8_t* dst = b.col(c) + i0;
-            const Index j = kept[c];
-            const auto lo = static_cast<std::int64_t>(shift[c]);
-            for (Index i = 0; i < rows; ++i) {
-                const T v = x(eras.row(e, i0 + i), j);
-                std::int64_t q;
-                if constexpr (is_integer_v<T>) {
-                    q = static_cast<std::int64_t>(v);
-                } else {
-                    q = static_cast<std::int64_t>(std::nearbyint(grid * static_cast<double>(v)));
-                }
-                dst[i] = static_cast<std::uint8_t>(q - lo);
-            }
+            for (Index i = 0; i < rows; ++i) dst[i] = tile[static_cast<std::size_t>(i * kk + c)];
         }
     }
     return b;
