@@ -8,7 +8,6 @@ function lives in :mod:`neutralkit.reference`.
 
 from __future__ import annotations
 
-from . import reference
 from .diagnostics import *  # noqa: F403
 from .diagnostics import __all__ as _diagnostics_all
 from .metamodel import *  # noqa: F403
@@ -20,8 +19,18 @@ from .scoring import __all__ as _scoring_all
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # neutralkit.reference (the NumPy twin, which uses scipy from the test extra) is
+    # imported on first use, so the core package needs only numpy and pandas.
+    if name == "reference":
+        import importlib
+
+        return importlib.import_module(".reference", __name__)
+    raise AttributeError(f"module 'neutralkit' has no attribute {name!r}")
+
+
 __all__ = [
-    "reference",
     *_neutralization_all,
     *_scoring_all,
     *_metamodel_all,

@@ -593,8 +593,6 @@ def churn(current: Any, previous: Any) -> Any:
         p_values = p_values[p_lab.index.get_indexer(common)]
     else:
         check_rows("previous", p_lab.n_rows, c_lab.n_rows, "current")
-    from scipy.stats import rankdata
-
     out = np.empty(c_lab.n_cols)
     for j in range(c_lab.n_cols):
         keep = np.isfinite(c_values[:, j]) & np.isfinite(p_values[:, j])
@@ -603,10 +601,11 @@ def churn(current: Any, previous: Any) -> Any:
                 f"current and previous: fewer than 2 common ids with values "
                 f"(column {j}: {int(keep.sum())})"
             )
-        a = rankdata(c_values[keep, j])
-        b = rankdata(p_values[keep, j])
-        a -= a.mean()
-        b -= b.mean()
+        # average ranks (ties share them), as Spearman's correlation uses
+        a = pd.Series(c_values[keep, j]).rank(method="average").to_numpy()
+        b = pd.Series(p_values[keep, j]).rank(method="average").to_numpy()
+        a = a - a.mean()
+        b = b - b.mean()
         denom = math.sqrt(float(a @ a) * float(b @ b))
         out[j] = 1.0 - float(a @ b) / denom if denom > 0 else math.nan
     if c_lab.was_1d and p_lab.was_1d:

@@ -13,49 +13,6 @@ namespace neutralkit {
 
 namespace detail {
 
-// Bits needed for a position in [0, n).
-inline int position_bits(Index n) {
-    int bits = 1;
-    while ((Index{1} << bits) < n) ++bits;
-    return bits;
-}
-
-// Sorts 64-bit keys whose bits below `low_bits` already increase along the array (they
-// hold the position): an LSD radix sort, stable, so only the bits from `low_bits` up need
-// passes (11-bit digits; a pass whose digit is the same for every key is skipped).
-inline void radix_sort_u64(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& tmp,
-                           int low_bits) {
-    const std::size_t n = a.size();
-    if (n < 96) {
-        std::sort(a.begin(), a.end());
-        return;
-    }
-    constexpr int width = 11;
-    constexpr int max_digits = (64 + width - 1) / width;
-    constexpr std::uint64_t digit_mask = (1u << width) - 1;
-    const int digits = (64 - low_bits + width - 1) / width;
-    std::array<std::array<std::uint32_t, 1u << width>, max_digits> hist{};
-    for (const std::uint64_t k : a)
-        for (int d = 0; d < digits; ++d) ++hist[d][(k >> (low_bits + width * d)) & digit_mask];
-    tmp.resize(n);
-    std::uint64_t* src = a.data();
-    std::uint64_t* dst = tmp.data();
-    for (int d = 0; d < digits; ++d) {
-        auto& h = hist[d];
-        const int shift = low_bits + width * d;
-        if (h[(src[0] >> shift) & digit_mask] == n) continue;
-        std::uint32_t offset = 0;
-        for (auto& c : h) {
-            const std::uint32_t count = c;
-            c = offset;
-            offset += count;
-        }
-        for (std::size_t i = 0; i < n; ++i) dst[h[(src[i] >> shift) & digit_mask]++] = src[i];
-        std::swap(src, dst);
-    }
-    if (src != a.data()) std::copy(src, src + n, a.data());
-}
-
 struct LineScratch {
     std::vector<std::uint64_t> full;    // order key of each value, by era position
     std::vector<std::uint64_t> packed;  // high bits of the key | era position

@@ -157,7 +157,53 @@ inline void stable_sort_keys(std::vector<KeyPos>& a, std::vector<KeyPos>& tmp) {
     if (src != a.data()) std::copy(src, src + n, a.data());
 }
 
+// Bits needed for a position in [0, n).
+inline int position_bits(Index n) {
+    int bits = 1;
+    while ((Index{1} << bits) < n) ++bits;
+    return bits;
+}
+
+// Sorts 64-bit keys whose bits below `low_bits` already increase along the array (they
+// hold the position): an LSD radix sort, stable, so only the bits from `low_bits` up need
+// passes (11-bit digits; a pass whose digit is the same for every key is skipped).
+inline void radix_sort_u64(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& tmp,
+                           int low_bits) {
+    const std::size_t n = a.size();
+    if (n < 96) {
+        std::sort(a.begin(), a.end());
+        return;
+    }
+    constexpr int width = 11;
+    constexpr int max_digits = (64 + width - 1) / width;
+    constexpr std::uint64_t digit_mask = (1u << width) - 1;
+    const int digits = (64 - low_bits + width - 1) / width;
+    std::array<std::array<std::uint32_t, 1u << width>, max_digits> hist{};
+    for (const std::uint64_t k : a)
+        for (int d = 0; d < digits; ++d) ++hist[d][(k >> (low_bits + width * d)) & digit_mask];
+    tmp.resize(n);
+    std::uint64_t* src = a.data();
+    std::uint64_t* dst = tmp.data();
+    for (int d = 0; d < digits; ++d) {
+        auto& h = hist[d];
+        const int shift = low_bits + width * d;
+        if (h[(src[0] >> shift) & digit_mask] == n) continue;
+        std::uint32_t offset = 0;
+        for (auto& c : h) {
+            const std::uint32_t count = c;
+            c = offset;
+            offset += count;
+        }
+        for (std::size_t i = 0; i < n; ++i) dst[h[(src[i] >> shift) & digit_mask]++] = src[i];
+        std::swap(src, dst);
+    }
+    if (src != a.data()) std::copy(src, src + n, a.data());
+}
+
 // Sorts the non-NaN values get(0..n) of one era column; returns how many there are.
+// Fast path: 8-byte keys whose low bits hold the entry's index (so that the radix passes
+// skip them: 5 passes instead of 8, on half the bytes); if two keys collide on the
+// remaining bits (detected), the 16-byte stable sort does it.
 template <class Get>
 Index sort_column(Index n, Get&& get, std::vector<KeyPos>& keys, std::vector<KeyPos>& tmp) {
     keys.clear();
@@ -165,8 +211,30 @@ Index sort_column(Index n, Get&& get, std::vector<KeyPos>& keys, std::vector<Key
         const double v = get(i);
         if (!std::isnan(v)) keys.push_back({order_key(v), static_cast<std::uint32_t>(i)});
     }
+    const Index count = static_cast<Index>(keys.size());
+    const int bits = position_bits(std::max<Index>(count, 2));
+    if (count >= 96 && bits <= 24) {
+        thread_local std::vector<std::uint64_t> packed, packed_tmp;
+        const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+        packed.resize(static_cast<std::size_t>(count));
+        for (Index c = 0; c < count; ++c)
+            packed[static_cast<std::size_t>(c)] =
+                (keys[static_cast<std::size_t>(c)].key & ~mask) | static_cast<std::uint64_t>(c);
+        radix_sort_u64(packed, packed_tmp, bits);
+        bool sorted = true;
+        for (Index c = 1; c < count && sorted; ++c)
+            sorted = keys[packed[static_cast<std::size_t>(c - 1)] & mask].key <=
+                     keys[packed[static_cast<std::size_t>(c)] & mask].key;
+        if (sorted) {
+            tmp.resize(static_cast<std::size_t>(count));
+            for (Index c = 0; c < count; ++c)
+                tmp[static_cast<std::size_t>(c)] = keys[packed[static_cast<std::size_t>(c)] & mask];
+            keys.swap(tmp);
+            return count;
+        }
+    }
     stable_sort_keys(keys, tmp);
-    return static_cast<Index>(keys.size());
+    return count;
 }
 
 // Calls f(sorted index, era position, code) for each sorted entry, code = 2 rank - 1.

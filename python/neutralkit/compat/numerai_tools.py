@@ -44,12 +44,19 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
+from .. import _core
 from .. import diagnostics as _diag
 from .. import scoring as _scoring
 from ..neutralization import neutralize as _neutralize
 from ..neutralization import orthogonalize as _orthogonalize
+
+
+def _ndtri(p: np.ndarray) -> np.ndarray:
+    """Inverse normal CDF of any array (the compiled one; no scipy needed)."""
+    flat = np.ascontiguousarray(p, dtype=np.float64).reshape(-1)
+    return np.asarray(_core.ndtri(flat)).reshape(np.shape(p))
+
 
 __all__ = [
     "DEFAULT_MAX_FILTERED_INDEX_RATIO",
@@ -277,7 +284,7 @@ def power(df: pd.DataFrame, p: float) -> pd.DataFrame:
 def gaussian(df: pd.DataFrame) -> pd.DataFrame:
     """Inverse normal CDF of each value (values in [0, 1]); asserts a sorted index."""
     _assert_sorted(df.index)
-    out = ndtri(df.to_numpy(dtype=np.float64))
+    out = _ndtri(df.to_numpy(dtype=np.float64))
     if isinstance(df, pd.Series):
         return pd.Series(out, index=df.index, name=df.name)
     return pd.DataFrame(out, index=df.index, columns=df.columns)
