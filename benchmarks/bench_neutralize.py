@@ -33,7 +33,9 @@ def make_data(n_eras: int, k: int, dtype: str, seed: int = 0):
     rng = np.random.default_rng(seed)
     n = n_eras * ROWS_PER_ERA
     x = rng.integers(0, 5, size=(n, k), dtype=np.int8)
-    if dtype != "int8":
+    if dtype == "float64-continuous":  # no integer grid: the general float64 route
+        x = x + rng.normal(scale=0.1, size=(n, k))
+    elif dtype != "int8":  # Numerai's int8 values loaded as floats
         x = x.astype(dtype)
     y = rng.normal(size=(n, N_COLS)) + 0.05 * x[:, : min(k, N_COLS)].astype(float).sum(
         axis=1, keepdims=True
@@ -138,6 +140,8 @@ def main() -> None:
             (20, 705, "int8", 2, 2, False),
             (1, 705, "float64", 1, 5, False),
             (1, 2376, "float64", 1, 3, False),
+            (1, 705, "float64-continuous", 1, 5, False),
+            (1, 2376, "float64-continuous", 1, 3, False),
         ]
     )
     warm_x, warm_y, warm_eras = make_data(1, 20, "int8")

@@ -216,3 +216,27 @@ def test_wide_era_residual_is_zero():
     x = rng.normal(size=(10, 30))
     y = rng.normal(size=(10, 2))
     np.testing.assert_allclose(nk.neutralize(y, x), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("correlation", [0.0, 0.99, 0.9995])
+def test_continuous_float_features_near_collinear(correlation):
+    # float32 Gram factor + float64 refinement (well conditioned), more refinement passes
+    # (0.99), or the exact float64 route (0.9995, pivots below the float32 limit)
+    rng = np.random.default_rng(12)
+    n, k = 3000, 120
+    common = rng.normal(size=(n, 1))
+    x = np.sqrt(correlation) * common + np.sqrt(1 - correlation) * rng.normal(size=(n, k))
+    y = rng.normal(size=(n, 3)) + x[:, :2].sum(axis=1, keepdims=True)
+    eras = np.repeat([0, 1, 2], n // 3)
+    assert_close(
+        nk.neutralize(y, x, eras=eras),
+        reference.neutralize(y, x, eras=eras),
+        np.abs(y).max(),
+        f"correlation {correlation}",
+    )
+    assert_close(
+        nk.neutralize(y, x.astype(np.float32), eras=eras),
+        reference.neutralize(y, x.astype(np.float32), eras=eras),
+        np.abs(y).max(),
+        f"float32, correlation {correlation}",
+    )

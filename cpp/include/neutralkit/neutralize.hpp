@@ -3,8 +3,10 @@
 // Three ways to get the least-squares residual, all of them QR-based:
 //  * Cholesky: the Gram matrix of the centred, unit-scaled era block, its Cholesky
 //    factor (which is the R factor of that block's QR, "CholeskyQR"), and one step of
-//    iterative refinement. For small-integer features (int8 0..4) the Gram matrix is
-//    formed exactly from a float32 product. Fastest; the default.
+//    iterative refinement where the era is not well conditioned. For small-integer
+//    features (int8 0..4, or such values stored as floats) the Gram matrix is formed
+//    exactly, with byte arithmetic (byte_gram.hpp) or a float32 product. Fastest; the
+//    default. The era's rows are streamed in cache-sized chunks: no n x k float64 copy.
 //  * Householder: unpivoted Householder QR of the centred, unit-scaled era block.
 //  * Pivoted: column-pivoted Householder QR, rank-revealing. Used for any era where the
 //    two above detect (near) rank deficiency, and selectable for all eras.
@@ -43,6 +45,11 @@ struct NeutralizeOptions {
     // ... and do one step of iterative refinement when it falls below this (the error of
     // normal equations grows with the condition number; above this it is ~1e-13).
     double refine_below = 0.05;
+    // Continuous float features: factorize a float32 Gram matrix (twice the float64 rate)
+    // and iterate the float64 residual to convergence (mixed-precision refinement), if
+    // the float32 factor's smallest squared pivot is at least approx_min_pivot.
+    bool allow_approximate = true;
+    double approx_min_pivot = 1e-3;
     int n_threads = 1;
 };
 
@@ -52,6 +59,7 @@ struct NeutralizeOptions {
 struct EraSolver {
     EraPath path = EraPath::NoExposure;
     bool refine = false;
+    bool approximate = false;  // float32 Gram factor: iterate the residual to convergence
     Index rows = 0;
     std::vector<Index> kept;
     Eigen::VectorXd mean;   // column means of the kept columns (zeros without intercept)
@@ -286,6 +294,21 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
     return g.selfadjointView<Eigen::Lower>().toDenseMatrix();
 }
 
+// Gram matrix of the centred kept columns from a float32 product: a preconditioner
+// only (iterative refinement in float64 makes the residual exact).
+template <class T>
+Eigen::MatrixXd float_centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                                   const EraSolver& solver) {
+    const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
+    Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
+    RowMatrixXf chunk;
+    for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
+        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver.mean, chunk);
+        gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
+    }
+    return gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
+}
+
 // Relative size below which a residual's standard deviation counts as zero.
 constexpr double kNoSpread = 1e-10;
 
@@ -352,18 +375,26 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     if (kk > max_rank) method = Method::Pivoted;
 
     if (method == Method::Cholesky) {
-        Eigen::MatrixXd g = detail::centred_gram(x, eras, e, s, stats, opt.intercept);
-        s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
-        if (s.scale.allFinite()) {
+        // First try: a float32 Gram factor for continuous float data (see the options);
+        // then the exact (or float64) Gram matrix.
+        const bool try_approximate =
+            opt.allow_approximate && !detail::is_integer_v<T> && stats.grid == 0.0;
+        for (int attempt = try_approximate ? 0 : 1; attempt < 2; ++attempt) {
+            const bool approximate = attempt == 0;
+            Eigen::MatrixXd g = approximate
+                                    ? detail::float_centred_gram(x, eras, e, s)
+                                    : detail::centred_gram(x, eras, e, s, stats, opt.intercept);
+            s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
+            if (!s.scale.allFinite()) continue;
             g = s.scale.asDiagonal() * g * s.scale.asDiagonal();
             s.llt.compute(g);
-            if (s.llt.info() == Eigen::Success) {
-                const double pivot = detail::min_squared_diagonal(s.llt.matrixLLT());
-                if (pivot >= opt.min_pivot) {
-                    s.path = EraPath::Cholesky;
-                    s.refine = pivot < opt.refine_below;
-                    return s;
-                }
+            if (s.llt.info() != Eigen::Success) continue;
+            const double pivot = detail::min_squared_diagonal(s.llt.matrixLLT());
+            if (pivot >= (approximate ? opt.approx_min_pivot : opt.min_pivot)) {
+                s.path = EraPath::Cholesky;
+                s.approximate = approximate;
+                s.refine = pivot < opt.refine_below;
+                return s;
             }
         }
         method = Method::Pivoted;
@@ -386,6 +417,66 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     s.pivoted.compute(scaled);
     s.path = EraPath::Pivoted;
     return s;
+}
+
+// resid (the era's centred Y, n x m) -> the part of it orthogonal to the exposures.
+template <class T>
+void residualize(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                 const NeutralizeOptions& opt, RowMatrixXd& resid) {
+    switch (s.path) {
+        case EraPath::NoExposure:
+            break;
+        case EraPath::Cholesky:
+            if (s.approximate) {
+                // Mixed precision: each pass shrinks the error by a factor of about
+                // cond * 2^-24. Stop when the error left, estimated from the last two
+                // changes (a geometric series), is below 1e-14 of Y.
+                const RowMatrixXd centred = resid;
+                const double tolerance = 1e-14 * centred.norm();
+                double previous = 0.0;
+                bool converged = false;
+                for (int pass = 0; pass < 8 && !converged; ++pass) {
+                    const RowMatrixXd before = resid;
+                    detail::cholesky_pass(s, x, eras, e, resid);
+                    const double change = (resid - before).norm();
+                    if (pass > 0) {
+                        const double rate = change / previous;
+                        converged = change <= tolerance ||
+                                    (rate < 0.5 && change * rate / (1.0 - rate) <= tolerance);
+                    }
+                    previous = change;
+                }
+                if (!converged) {  // too ill-conditioned for float32: redo it exactly
+                    NeutralizeOptions exact = opt;
+                    exact.allow_approximate = false;
+                    resid = centred;
+                    residualize(factorize_era(x, eras, e, exact), x, eras, e, exact, resid);
+                }
+            } else {
+                detail::cholesky_pass(s, x, eras, e, resid);
+                // Iterative refinement, only where the scaled problem is not well conditioned.
+                if (s.refine) detail::cholesky_pass(s, x, eras, e, resid);
+            }
+            break;
+        case EraPath::Householder:
+        case EraPath::Pivoted: {
+            Eigen::MatrixXd w(resid);
+            Index rank;
+            if (s.path == EraPath::Householder) {
+                w.applyOnTheLeft(s.householder.householderQ().adjoint());
+                rank = static_cast<Index>(s.kept.size());
+                w.topRows(rank).setZero();
+                w.applyOnTheLeft(s.householder.householderQ());
+            } else {
+                w.applyOnTheLeft(s.pivoted.householderQ().adjoint());
+                rank = s.pivoted.rank();
+                w.topRows(rank).setZero();
+                w.applyOnTheLeft(s.pivoted.householderQ());
+            }
+            resid = w;
+            break;
+        }
+    }
 }
 
 // Residuals for one era, written to out[p][row][col] for each proportion p
@@ -412,33 +503,7 @@ void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatri
             }
         }
     }
-    switch (s.path) {
-        case EraPath::NoExposure:
-            break;
-        case EraPath::Cholesky:
-            detail::cholesky_pass(s, x, eras, e, resid);
-            // Iterative refinement, only where the scaled problem is not well conditioned.
-            if (s.refine) detail::cholesky_pass(s, x, eras, e, resid);
-            break;
-        case EraPath::Householder:
-        case EraPath::Pivoted: {
-            Eigen::MatrixXd w(resid);
-            Index rank;
-            if (s.path == EraPath::Householder) {
-                w.applyOnTheLeft(s.householder.householderQ().adjoint());
-                rank = static_cast<Index>(s.kept.size());
-                w.topRows(rank).setZero();
-                w.applyOnTheLeft(s.householder.householderQ());
-            } else {
-                w.applyOnTheLeft(s.pivoted.householderQ().adjoint());
-                rank = s.pivoted.rank();
-                w.topRows(rank).setZero();
-                w.applyOnTheLeft(s.pivoted.householderQ());
-            }
-            resid = w;
-            break;
-        }
-    }
+    residualize(s, x, eras, e, opt, resid);
 
     for (std::size_t p = 0; p < proportions.size(); ++p) {
         const double prop = proportions[p];
