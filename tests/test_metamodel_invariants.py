@@ -167,3 +167,15 @@ def test_mmc_matches_numerai_tools_neutralize(seed):
     expected = [np.cov(residual[c], t)[0, 1] / 0.29**2 for c in frame.columns]
     got = nk.mmc(frame, t, stakes=names)
     np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_stake_weighted_metamodel_threads_do_not_change_bits():
+    rng = np.random.default_rng(21)
+    preds = rng.normal(size=(600, 7))
+    stakes = rng.lognormal(size=7)
+    eras = rng.integers(0, 4, size=600)
+    serial = nk.stake_weighted_metamodel(preds, stakes, eras=eras, n_threads=1)
+    threaded = nk.stake_weighted_metamodel(preds, stakes, eras=eras, n_threads=2)
+    np.testing.assert_array_equal(serial, threaded)
+    with pytest.raises(ValueError, match="n_threads"):
+        nk.stake_weighted_metamodel(preds, stakes, n_threads=0)

@@ -268,7 +268,12 @@ def _per_era_result(out: np.ndarray, er: Eras, users: pd.Index, eras: Any) -> An
 
 
 def stake_weighted_metamodel(
-    preds: Any, stakes: Any, *, eras: Any = None, method: str = "average"
+    preds: Any,
+    stakes: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: int | None = None,
 ) -> Any:
     r"""The seed's stake-weighted metamodel, era by era.
 
@@ -289,6 +294,9 @@ def stake_weighted_metamodel(
         One era label per row (any order); ``None``: one era.
     method : {"average", "first", "ordinal"}
         Tie handling of both rankings ("ordinal" = "first": ties by row order).
+    n_threads : int, optional
+        Threads of the ranking kernel (default: all cores); the result does not depend
+        on it.
 
     Returns
     -------
@@ -299,7 +307,7 @@ def stake_weighted_metamodel(
     users = lab.column_labels()
     weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
     er = _eras_of(eras, lab.n_rows)
-    threads = n_threads_of(None)
+    threads = n_threads_of(n_threads)
     ranks_t = _user_ranks(values, er, method, threads)
     out = _uniform_rank(ranks_t.T @ weights, er, method, threads)[:, 0]
     if lab.index is not None:

@@ -87,7 +87,12 @@ def _result(scores: dict[Any, list[float]], users: pd.Index, eras: Any) -> Any:
 
 
 def stake_weighted_metamodel(
-    preds: Any, stakes: Any, *, eras: Any = None, method: str = "average"
+    preds: Any,
+    stakes: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: int | None = None,
 ) -> Any:
     """Per era: rank every user, weighted mean with stakes / sum(stakes), rank again."""
     frame = _frame(preds)
