@@ -53,6 +53,7 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
     dtype = draw(st.sampled_from(DTYPES))
     kind = draw(st.sampled_from(LAYOUTS))
     values = draw(st.sampled_from(["grid", "continuous"]))
+    scale = 1.0
     if dtype.startswith("int"):
         x = rng.integers(0, 5, size=(n, k)).astype(np.float64)
     elif values == "grid":  # integer or quarter values stored as floats, maybe negative
@@ -62,8 +63,13 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
         # Scales and offsets vary, but the offset stays a few standard deviations: a
         # column 10^4 sd away from 0 is near-collinear with the intercept, where the
         # rcond=1e-6 cut of lstsq makes the residual itself ill-defined.
-        scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
-        x = scale * (rng.normal(size=(n, k)) + draw(st.sampled_from([0.0, 3.0])))
+        # Moderate scales only: lstsq's rcond cut is relative to the largest singular
+        # value of the unscaled [X, 1], so with features 10^3 smaller or larger than the
+        # ones column it drops real directions of near-square eras (neutralkit decides
+        # rank on unit-scaled columns; documented). Offsets only with unit scale.
+        scale = draw(st.sampled_from([0.5, 1.0, 20.0]))
+        offset = draw(st.sampled_from([0.0, 3.0])) if scale == 1.0 else 0.0
+        x = scale * rng.normal(size=(n, k)) + offset
     if dtype == "float32":
         x = x.astype(np.float32).astype(np.float64)  # values exactly representable
     eras = np.repeat(np.arange(n_eras), sizes)
@@ -71,7 +77,9 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
     if deficiency == "constant" and k >= 1:
         j = int(rng.integers(k))
         for e in range(n_eras):  # constant within each era, different across eras
-            x[eras == e, j] = float(rng.integers(0, 5))
+            # at the data's scale: a column 10^3 times larger than the others puts
+            # their singular values near lstsq's relative 1e-6 cut
+            x[eras == e, j] = scale * float(rng.integers(0, 5))
     elif deficiency == "duplicate" and k >= 2:
         x[:, -1] = x[:, 0]
     elif deficiency == "combination" and k >= 3:
@@ -85,3 +93,25 @@ def era_data(draw, max_rows: int = 120, max_k: int = 24, max_m: int = 3) -> EraD
     x, y, eras = x[perm], y[perm], eras[perm]
     x = layout(x.astype(dtype), kind)
     return EraData(x, y, eras, f"{deficiency}, {values}, {kind}, sizes={sizes}")
+
+
+def rank_is_clear(data: EraData, intercept: bool = True) -> bool:
+    """False if some era's design [X, 1] (or X) is nearly but not exactly singular.
+
+    lstsq (the reference) drops singular values below 1e-6 of the largest; neutralkit
+    decides rank by pivoted QR of unit-scaled columns. Both agree when every singular
+    value is clearly above the cut or clearly zero (exact deficiency: rounding level);
+    in between, the two may drop different directions, and the residual itself is
+    ill-defined there. Property tests against the reference skip such draws.
+    """
+    x = np.asarray(data.x, dtype=np.float64)
+    for e in np.unique(data.eras):
+        rows = data.eras == e
+        design = np.hstack([x[rows], np.ones((rows.sum(), 1))]) if intercept else x[rows]
+        sv = np.linalg.svd(design, compute_uv=False)
+        if sv[0] == 0:
+            continue
+        ratio = sv / sv[0]
+        if np.any((ratio > 1e-11) & (ratio < 1e-4)):
+            return False
+    return True

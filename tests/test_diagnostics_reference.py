@@ -94,7 +94,12 @@ def test_feature_exposure_vs_reference(problem):
         np.testing.assert_allclose(
             fast.iloc[:3].astype(float), slow.iloc[:3].astype(float), atol=1e-9
         )
-        assert fast["max_feature"] == slow["max_feature"]
+        if fast["max_feature"] != slow["max_feature"]:
+            # a tie in |c| (e.g. n = 2, where every |c| is 1): the feature picked must
+            # still reach the maximum
+            corrs = ref.feature_correlations(p, x).abs()
+            picked = corrs.iloc[list(corrs.index).index(fast["max_feature"])]
+            assert abs(float(picked) - float(slow["max"])) <= 1e-9
         return
     names = [c for c in fast.columns if (c[0] if isinstance(c, tuple) else c) == "max_feature"]
     numeric = [c for c in fast.columns if c not in names]

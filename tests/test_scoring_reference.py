@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import neutralkit as nk
@@ -82,10 +82,41 @@ def test_numerai_corr_matches_reference(data, top_bottom, pow15):
     close(nk.numerai_corr(x, t, **kw), ref.numerai_corr(x, t, **kw))
 
 
+def _clear_cut(x, mm, eras, top_bottom, neutralizers=None) -> bool:
+    """False if the top/bottom selection hinges on a tie of p_perp values: in exact
+    arithmetic such ties are common on tiny integer data, and which tied row rounding
+    puts first differs between any two implementations."""
+    if not top_bottom:
+        return True
+    n_rows = len(np.asarray(mm))
+    p = np.asarray(ref.gaussianize(np.asarray(x, dtype=np.float64), eras=eras), dtype=float)
+    m = np.asarray(ref.gaussianize(np.asarray(mm, dtype=np.float64), eras=eras), dtype=float)
+    p, m = p.reshape(n_rows, -1), m.reshape(n_rows)
+    if neutralizers is not None:
+        p = np.asarray(nk.reference.neutralize(p, neutralizers, eras=eras))
+        m = np.asarray(nk.reference.neutralize(m, neutralizers, eras=eras))
+    labels = np.zeros(len(p)) if eras is None else np.asarray(eras)
+    for e in np.unique(labels):
+        rows = labels == e
+        n = int(rows.sum())
+        if 2 * top_bottom >= n:
+            continue
+        pe, me = p[rows], m[rows]
+        if me @ me == 0:
+            continue
+        perp = pe - np.outer(me, (pe.T @ me) / (me @ me))
+        srt = np.sort(perp, axis=0)
+        for cut in (top_bottom, n - top_bottom):
+            if np.any(np.abs(srt[cut] - srt[cut - 1]) < 1e-9):
+                return False
+    return True
+
+
 @settings(max_examples=25)
 @given(era_data(), st.sampled_from([None, 1, 4, 40]))
 def test_correlation_contribution_matches_reference(data, top_bottom):
     x, t, mm, eras, _ = data
+    assume(_clear_cut(x, mm, eras, top_bottom))
     kw = dict(eras=eras, top_bottom=top_bottom)
     close(
         nk.correlation_contribution(x, mm, t, **kw),
@@ -98,6 +129,7 @@ def test_correlation_contribution_matches_reference(data, top_bottom):
 def test_neutral_contribution_matches_reference(data, top_bottom):
     x, t, mm, eras, rng = data
     feats = rng.integers(0, 5, size=(len(t), 2)).astype(np.int8)
+    assume(_clear_cut(x, mm, eras, top_bottom, feats))
     kw = dict(eras=eras, top_bottom=top_bottom)
     close(
         nk.neutral_contribution(x, mm, feats, t, **kw),

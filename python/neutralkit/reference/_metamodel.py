@@ -66,6 +66,8 @@ def _draw_bags(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarra
 
 def _metamodel_of(era_preds: pd.DataFrame, stakes: np.ndarray, method: str) -> pd.Series:
     """Stake-weighted mean of the users' uniform ranks (not re-ranked)."""
+    if stakes.sum() <= 0:
+        raise ValueError("stakes: the users of a bag have zero total stake")
     total = pd.Series(0.0, index=era_preds.index)
     weights = stakes / stakes.sum()
     for j, column in enumerate(era_preds.columns):
