@@ -90,9 +90,21 @@ def test_nan_raises(where, bad):
             nk.mmc_loo(preds, target, STAKES)
 
 
-def test_nan_policy_other_than_raise():
-    with pytest.raises(ValueError, match="nan_policy"):
-        _mmc(nan_policy="omit")
+def test_nan_policy_unknown_value():
+    with pytest.raises(ValueError, match="nan_policy: expected 'raise' or 'omit'"):
+        _mmc(nan_policy="drop")
+
+
+@pytest.mark.parametrize("where", ["preds", "target", "metamodel"])
+def test_infinity_is_refused_even_under_omit(where):
+    preds = PREDS.astype(np.float64).copy()
+    target = TARGET.astype(np.float64).copy()
+    metamodel = target + 1.0
+    {"preds": preds[:, :1], "target": target[:, None], "metamodel": metamodel[:, None]}[where][
+        3
+    ] = np.inf
+    with pytest.raises(ValueError, match=f"{where}: contains 1 infinite"):
+        nk.mmc(preds, target, metamodel=metamodel, nan_policy="omit")
 
 
 def test_length_mismatches():

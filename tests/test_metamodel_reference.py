@@ -237,3 +237,55 @@ def test_user_rank_kernel_matches_scoring_rank(case, method, near_ties, dtype):
     )
     expected = nk.rank(values, eras=eras, method=method)
     np.testing.assert_array_equal(got.T, expected)
+
+
+@settings(max_examples=30)
+@given(
+    case=cases,
+    bags=st.sampled_from([None, 2, "metamodel"]),
+    method=st.sampled_from(["average", "first"]),
+    preset=st.sampled_from([None, "legacy"]),
+    missing=st.sampled_from([0.0, 0.15, 0.4]),
+    use_eras=st.booleans(),
+)
+def test_mmc_omit_matches_reference(case, bags, method, preset, missing, use_eras):
+    seed, n_eras, max_rows, n_users, _ = case
+    # continuous predictions: with NaN, each row's metamodel renormalizes its weights, so
+    # tied ranks would give metamodel values equal only up to rounding
+    rng, preds, target, stakes, eras = _case(seed, n_eras, max_rows + 3, n_users, False)
+    preds[rng.random(preds.shape) < missing] = np.nan
+    target[rng.random(len(target)) < missing / 3] = np.nan
+    kwargs = dict(eras=eras if use_eras else None, method=method, preset=preset)
+    if bags == "metamodel":
+        kwargs["metamodel"] = rng.normal(size=len(target))
+    else:
+        fraction = 0.5 if n_users > 1 else 1.0
+        kwargs.update(stakes=stakes, bags=bags, seed=seed, fraction=fraction)
+    try:
+        expected = ref.mmc(preds, target, nan_policy="omit", **kwargs)
+    except ValueError:  # a bag of zero total stake: both refuse it
+        with pytest.raises(ValueError):
+            nk.mmc(preds, target, nan_policy="omit", **kwargs)
+        return
+    _close(nk.mmc(preds, target, nan_policy="omit", **kwargs), expected)
+
+
+def test_mmc_omit_scores_each_user_on_its_own_rows():
+    rng = np.random.default_rng(17)
+    n = 400
+    preds = rng.normal(size=(n, 3))
+    target = preds[:, 0] + rng.normal(size=n)
+    metamodel = preds.mean(axis=1) + 0.1 * rng.normal(size=n)
+    holes = rng.random(n) < 0.2
+    with_nan = preds.copy()
+    with_nan[holes, 1] = np.nan
+    got = nk.mmc(with_nan, target, metamodel=metamodel, nan_policy="omit")
+    # user 1 equals itself scored alone on its rows; users 0 and 2 are unaffected
+    alone = nk.mmc(preds[~holes, 1], target[~holes], metamodel=metamodel[~holes])
+    np.testing.assert_allclose(got.iloc[1], alone, rtol=0, atol=1e-12)
+    full = nk.mmc(preds, target, metamodel=metamodel)
+    np.testing.assert_allclose(got.iloc[[0, 2]], full.iloc[[0, 2]], rtol=0, atol=1e-12)
+    # no NaN: the same numbers as nan_policy="raise"
+    np.testing.assert_allclose(
+        nk.mmc(preds, target, metamodel=metamodel, nan_policy="omit"), full, atol=0
+    )

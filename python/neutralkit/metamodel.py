@@ -49,21 +49,29 @@ def _method_of(method: Any) -> str:
     return _METHODS[method]
 
 
-def _preds_of(preds: Any) -> tuple[Labeled, np.ndarray]:
+def _preds_of(preds: Any, allow_nan: bool = False) -> tuple[Labeled, np.ndarray]:
     """The predictions as given (any supported dtype, any strides: never copied)."""
     lab = labeled(preds, "preds")
-    check_finite(lab, "preds")
+    if allow_nan:
+        _check_no_inf(lab, lab.values, "preds")
+    else:
+        check_finite(lab, "preds")
     return lab, lab.values
 
 
-def _column_of(x: Any, name: str, n_rows: int) -> tuple[Labeled, np.ndarray]:
+def _column_of(
+    x: Any, name: str, n_rows: int, allow_nan: bool = False
+) -> tuple[Labeled, np.ndarray]:
     """A single column (1-D, Series or one-column 2-D) of n_rows finite numbers."""
     lab = labeled(x, name)
     if lab.n_cols != 1:
         raise ValueError(f"{name}: expected one column, got {lab.n_cols}")
     check_rows(name, lab.n_rows, n_rows, "preds")
     values = as_float64(lab.values)
-    check_finite(lab, name, values)
+    if allow_nan:
+        _check_no_inf(lab, values, name)
+    else:
+        check_finite(lab, name, values)
     return lab, values[:, 0]
 
 
@@ -214,11 +222,19 @@ def _scale_of(scale: Any) -> float:
     return value
 
 
-def _nan_policy_of(nan_policy: Any) -> None:
-    if nan_policy != "raise":
-        raise ValueError(
-            f"nan_policy: only 'raise' is supported (NaN/inf are refused), got {nan_policy!r}"
-        )
+def _nan_policy_of(nan_policy: Any) -> bool:
+    """True for "omit" (NaN allowed), False for "raise"."""
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
+    return nan_policy == "omit"
+
+
+def _check_no_inf(lab: Labeled, values: np.ndarray, name: str) -> None:
+    """Under nan_policy="omit", NaN marks a missing value but infinity is still refused."""
+    if values.dtype.kind == "f":
+        count = int(np.isinf(values).sum())
+        if count:
+            raise ValueError(f"{name}: contains {count} infinite value(s)")
 
 
 # ------------------------------------------------------------------------------------
@@ -377,15 +393,21 @@ def mmc(
     n_threads : int, optional
         Threads of the ranking kernel (default: all cores); the result does not depend
         on it.
-    nan_policy : {"raise"}
-        NaN or infinite values raise ``ValueError``.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN or infinite values raise ``ValueError``. ``"omit"``: NaN marks
+        a missing value (infinity is still refused). Each user is scored on the rows
+        where it, the metamodel and the target have values, with ranks over those rows;
+        a bag's stake-weighted metamodel in a row averages the ranks of the bag's users
+        present there (each ranked over its own rows), weights renormalized. NaN where
+        fewer than 2 rows are left or the metamodel is constant on them. With no NaN
+        present, the same as ``"raise"``; with NaN, a slower per-user path runs.
 
     Returns
     -------
     ``eras=None``: a Series indexed by user (the columns of ``preds``; 0..U-1 for NumPy
     input). Otherwise a DataFrame indexed by era label (sorted), one column per user.
     """
-    _nan_policy_of(nan_policy)
+    omit = _nan_policy_of(nan_policy)
     method = _method_of(method)
     if preset not in (None, "legacy"):
         raise ValueError(f"preset: expected None or 'legacy', got {preset!r}")
@@ -397,11 +419,41 @@ def mmc(
     threads = n_threads_of(n_threads)
     if (metamodel is None) == (stakes is None):
         raise TypeError("mmc: pass exactly one of metamodel= and stakes=")
-    lab, values = _preds_of(preds)
+    lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    t_lab, target_values = _column_of(target, "target", lab.n_rows)
+    t_lab, target_values = _column_of(target, "target", lab.n_rows, omit)
     _check_index(lab, t_lab, "target")
     er = _eras_of(eras, lab.n_rows)
+    if omit:
+        given = None
+        if metamodel is not None:
+            if bags is not None:
+                raise ValueError("bags: bagging needs stakes=, not a given metamodel")
+            m_lab, given = _column_of(metamodel, "metamodel", lab.n_rows, omit)
+            _check_index(lab, m_lab, "metamodel")
+        if (
+            np.isnan(target_values).any()
+            or (given is not None and np.isnan(given).any())
+            or (values.dtype.kind == "f" and np.isnan(values).any())
+        ):
+            if given is None:
+                mask = _bags_of(bags, len(users), fraction_value, seed)
+                stake_values = _stakes_of(stakes, users)
+                _bag_weights(mask, stake_values)  # the same checks as the fast path
+            else:
+                mask, stake_values = None, None
+            out = _mmc_omit(
+                values,
+                target_values,
+                given,
+                mask,
+                stake_values,
+                er,
+                method,
+                rerank,
+                scale_value,
+            )
+            return _per_era_result(out, er, users, eras)
     ranks_t = _user_ranks(values, er, method, threads)
     if metamodel is not None:
         if bags is not None:
@@ -438,6 +490,72 @@ def mmc(
         n = m_c.shape[0]
         out[e] = (ranks_t[:, rows] @ v) / ((n - 1) * scale_value)
     return _per_era_result(out, er, users, eras)
+
+
+def _rank_present(x: np.ndarray, method: str) -> np.ndarray:
+    """Uniform ranks of the values present in a 1-D array (NaN stays NaN)."""
+    out = np.full(len(x), np.nan)
+    ok = ~np.isnan(x)
+    if ok.any():
+        out[ok] = scoring.rank(x[ok], method=method, n_threads=1)
+    return out
+
+
+def _mmc_omit(
+    values: np.ndarray,
+    target: np.ndarray,
+    given: np.ndarray | None,
+    mask: np.ndarray | None,
+    stakes: np.ndarray | None,
+    er: Eras,
+    method: str,
+    rerank: bool,
+    scale: float,
+) -> np.ndarray:
+    """mmc under nan_policy="omit" when NaN are present: one user and bag at a time.
+
+    A bag's metamodel in a row is the stake-weighted mean of the ranks of the bag's users
+    who have a value there (each user ranked over its own rows); user i is scored on the
+    rows where it, the metamodel and the target all have values.
+    """
+    n_users = values.shape[1]
+    out = np.full((er.n_eras, n_users), np.nan)
+    for e in range(er.n_eras):
+        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
+        p = np.asarray(values[rows], dtype=np.float64)
+        t = target[rows]
+        if given is not None:
+            metas = [given[rows]]
+        else:
+            assert mask is not None and stakes is not None
+            ranks = np.column_stack([_rank_present(p[:, j], method) for j in range(n_users)])
+            present = ~np.isnan(ranks)
+            filled = np.where(present, ranks, 0.0)
+            metas = []
+            for bag in mask:
+                w = np.where(bag, stakes, 0.0)
+                den = present.astype(np.float64) @ w
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    metas.append(np.where(den > 0, (filled @ w) / den, np.nan))
+        for j in range(n_users):
+            scores = []
+            for meta in metas:
+                ok = ~np.isnan(p[:, j]) & ~np.isnan(meta) & ~np.isnan(t)
+                if ok.sum() < 2:
+                    scores.append(np.nan)
+                    continue
+                u = _centred(_rank_present(p[ok, j], method)[:, None])[:, 0]
+                m_raw = meta[ok]
+                m = _centred((_rank_present(m_raw, method) if rerank else m_raw)[:, None])[:, 0]
+                tc = t[ok] - t[ok].mean()
+                var_m = float(m @ m)
+                if var_m <= 0 or np.ptp(m_raw) == 0:
+                    scores.append(np.nan)
+                    continue
+                cov = (u @ tc - (u @ m) * (m @ tc) / var_m) / (ok.sum() - 1)
+                scores.append(cov / scale)
+            out[e, j] = np.mean(scores)
+    return out
 
 
 def _pearson_columns(x: np.ndarray, t_c: np.ndarray) -> np.ndarray:

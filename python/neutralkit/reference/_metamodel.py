@@ -138,6 +138,18 @@ def mmc(
     else:
         stake_values = _stakes(stakes, users)
         mask = _draw_bags(bags, len(users), fraction, seed)
+    if nan_policy == "omit":
+        return _mmc_omit(
+            frame,
+            t_all,
+            metamodel,
+            mask,
+            stake_values if mask is not None else None,
+            eras,
+            method,
+            rerank,
+            divisor,
+        )
     scores: dict[Any, list[float]] = {}
     for label, rows in _era_groups(len(frame), eras):
         era_preds = frame.iloc[rows].reset_index(drop=True)
@@ -155,6 +167,48 @@ def mmc(
             for meta in metamodels:
                 m = _uniform(meta, method).to_numpy() if rerank else meta.to_numpy()
                 bag_scores.append(_residual_cov(u, m, t) / divisor)
+            per_user.append(float(np.mean(bag_scores)))
+        scores[label] = per_user
+    return _result(scores, users, eras)
+
+
+def _mmc_omit(frame, t_all, metamodel, mask, stake_values, eras, method, rerank, divisor):
+    """mmc with nan_policy="omit": each user on the rows where it, M and t have values."""
+    users = frame.columns
+
+    def uniform(x: pd.Series) -> pd.Series:  # ranks among the values present
+        return (x.rank(method=_pandas_method(method)) - 0.5) / x.count()
+
+    scores: dict[Any, list[float]] = {}
+    for label, rows in _era_groups(len(frame), eras):
+        era_preds = frame.iloc[rows].reset_index(drop=True)
+        t = pd.Series(t_all[rows])
+        if mask is None:
+            metamodels = [pd.Series(_vector(metamodel)[rows])]
+        else:
+            metamodels = []
+            for bag in mask:
+                num = pd.Series(0.0, index=era_preds.index)
+                den = pd.Series(0.0, index=era_preds.index)
+                for j in np.flatnonzero(bag):
+                    u = uniform(era_preds[users[j]])
+                    num += stake_values[j] * u.fillna(0.0)
+                    den += stake_values[j] * u.notna()
+                metamodels.append((num / den).where(den > 0))
+        per_user = []
+        for column in users:
+            bag_scores = []
+            for meta in metamodels:
+                ok = era_preds[column].notna() & meta.notna() & t.notna()
+                if ok.sum() < 2:
+                    bag_scores.append(np.nan)
+                    continue
+                u = uniform(era_preds[column][ok]).to_numpy()
+                m = uniform(meta[ok]).to_numpy() if rerank else meta[ok].to_numpy()
+                if np.ptp(m) == 0:
+                    bag_scores.append(np.nan)
+                    continue
+                bag_scores.append(_residual_cov(u, m, t[ok].to_numpy()) / divisor)
             per_user.append(float(np.mean(bag_scores)))
         scores[label] = per_user
     return _result(scores, users, eras)
