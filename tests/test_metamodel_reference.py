@@ -289,3 +289,40 @@ def test_mmc_omit_scores_each_user_on_its_own_rows():
     np.testing.assert_allclose(
         nk.mmc(preds, target, metamodel=metamodel, nan_policy="omit"), full, atol=0
     )
+
+
+@settings(max_examples=25)
+@given(
+    case=cases,
+    bags=st.sampled_from([None, 2, "mask"]),
+    method=st.sampled_from(["average", "first"]),
+    missing=st.sampled_from([0.0, 0.15, 0.4]),
+    zero_stake=st.booleans(),
+    use_eras=st.booleans(),
+)
+def test_mmc_loo_omit_matches_reference(case, bags, method, missing, zero_stake, use_eras):
+    seed, n_eras, max_rows, n_users, _ = case
+    rng, preds, _, stakes, eras = _case(seed, n_eras, max_rows + 3, n_users, False)
+    target = rng.normal(size=len(preds))
+    preds[rng.random(preds.shape) < missing] = np.nan
+    target[rng.random(len(target)) < missing / 3] = np.nan
+    if zero_stake and n_users > 1:
+        stakes[-1] = 0.0
+    if bags == "mask":
+        bags = rng.random((3, n_users)) < 0.5
+        bags[:, 0] = True
+    kwargs = dict(
+        eras=eras if use_eras else None,
+        bags=bags,
+        method=method,
+        seed=seed,
+        fraction=0.5 if n_users > 1 else 1.0,
+        nan_policy="omit",
+    )
+    try:
+        expected = ref.mmc_loo(preds, target, stakes, **kwargs)
+    except ValueError:  # a bag of zero total stake: both refuse it
+        with pytest.raises(ValueError):
+            nk.mmc_loo(preds, target, stakes, **kwargs)
+        return
+    _close(nk.mmc_loo(preds, target, stakes, **kwargs), expected)

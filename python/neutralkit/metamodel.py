@@ -558,6 +558,60 @@ def _mmc_omit(
     return out
 
 
+def _mmc_loo_omit(
+    values: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray,
+    stakes: np.ndarray,
+    er: Eras,
+    method: str,
+) -> np.ndarray:
+    """mmc_loo under nan_policy="omit" when NaN are present: one bag and user at a time."""
+
+    def pearson_present(m: np.ndarray, t: np.ndarray) -> float:
+        mc, tc = m - m.mean(), t - t.mean()
+        denom = float(np.sqrt((mc @ mc) * (tc @ tc)))
+        return float(mc @ tc) / denom if denom > 0 else np.nan
+
+    n_users = values.shape[1]
+    out = np.full((er.n_eras, n_users), np.nan)
+    for e in range(er.n_eras):
+        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
+        p = np.asarray(values[rows], dtype=np.float64)
+        t = target[rows]
+        ranks = np.column_stack([_rank_present(p[:, j], method) for j in range(n_users)])
+        present = ~np.isnan(ranks)
+        filled = np.where(present, ranks, 0.0)
+
+        def metamodel(w: np.ndarray, present=present, filled=filled) -> np.ndarray:
+            den = present.astype(np.float64) @ w
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(den > 0, (filled @ w) / den, np.nan)
+
+        diffs: list[list[float]] = [[] for _ in range(n_users)]
+        for bag in mask:
+            w = np.where(bag, stakes, 0.0)
+            with_all = metamodel(w)
+            for i in np.flatnonzero(bag):
+                w_out = w.copy()
+                w_out[i] = 0.0
+                if w_out.sum() <= 0:
+                    diffs[i].append(np.nan)
+                    continue
+                without = metamodel(w_out)
+                ok = ~np.isnan(with_all) & ~np.isnan(without) & ~np.isnan(t)
+                if ok.sum() < 2:
+                    diffs[i].append(np.nan)
+                    continue
+                full = pearson_present(_rank_present(with_all[ok], method), t[ok])
+                rest = pearson_present(_rank_present(without[ok], method), t[ok])
+                diffs[i].append(full - rest)
+        for user, user_diffs in enumerate(diffs):
+            if user_diffs:
+                out[e, user] = np.mean(user_diffs)
+    return out
+
+
 def _pearson_columns(x: np.ndarray, t_c: np.ndarray) -> np.ndarray:
     """Pearson correlation of each column of x with the centred t (NaN if x is flat)."""
     x_c = _centred(x)
@@ -579,6 +633,7 @@ def mmc_loo(
     seed: Any = 0,
     method: str = "average",
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Leave-one-out MMC (MMC1, the original metamodel contribution), per era.
 
@@ -597,22 +652,33 @@ def mmc_loo(
     ----------
     preds, target, stakes, eras, bags, fraction, seed, method, n_threads
         As in :func:`mmc`. The target must not be constant in an era.
+    nan_policy : {"raise", "omit"}
+        As in :func:`mmc`: under ``"omit"`` the metamodels (with and without i) average
+        the users present in each row, and both correlations use the rows where the
+        two metamodels and the target have values (NaN where fewer than 2, or where
+        either side is constant).
 
     Returns
     -------
     As :func:`mmc`.
     """
+    omit = _nan_policy_of(nan_policy)
     method = _method_of(method)
     fraction_value = _fraction_of(fraction)
     threads = n_threads_of(n_threads)
-    lab, values = _preds_of(preds)
+    lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    t_lab, target_values = _column_of(target, "target", lab.n_rows)
+    t_lab, target_values = _column_of(target, "target", lab.n_rows, omit)
     _check_index(lab, t_lab, "target")
     stake_values = _stakes_of(stakes, users)
     er = _eras_of(eras, lab.n_rows)
     mask = _bags_of(bags, len(users), fraction_value, seed)
     weights = _bag_weights(mask, stake_values)
+    if omit and (
+        np.isnan(target_values).any() or (values.dtype.kind == "f" and np.isnan(values).any())
+    ):
+        out = _mmc_loo_omit(values, target_values, mask, stake_values, er, method)
+        return _per_era_result(out, er, users, eras)
     ranks_t = _user_ranks(values, er, method, threads)
     t_c_eras = []
     for e in range(er.n_eras):

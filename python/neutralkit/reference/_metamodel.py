@@ -205,7 +205,7 @@ def _mmc_omit(frame, t_all, metamodel, mask, stake_values, eras, method, rerank,
                     continue
                 u = uniform(era_preds[column][ok]).to_numpy()
                 m = uniform(meta[ok]).to_numpy() if rerank else meta[ok].to_numpy()
-                if np.ptp(m) == 0:
+                if meta[ok].nunique() < 2:  # a constant metamodel on these rows
                     bag_scores.append(np.nan)
                     continue
                 bag_scores.append(_residual_cov(u, m, t[ok].to_numpy()) / divisor)
@@ -225,6 +225,7 @@ def mmc_loo(
     seed: Any = 0,
     method: str = "average",
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     """Mean over bags b containing i of Pearson(M_b, t) - Pearson(M_b without i, t)."""
     frame = _frame(preds)
@@ -232,6 +233,8 @@ def mmc_loo(
     t_all = _vector(target)
     stake_values = _stakes(stakes, users)
     mask = _draw_bags(bags, len(users), fraction, seed)
+    if nan_policy == "omit":
+        return _mmc_loo_omit(frame, t_all, stake_values, mask, eras, method)
 
     def pearson(x: pd.Series, t: np.ndarray) -> float:
         if x.nunique() < 2:
@@ -257,6 +260,58 @@ def mmc_loo(
                     continue
                 without_i = _metamodel_of(era_preds[users[others]], stake_values[others], method)
                 diffs.append(full - pearson(_uniform(without_i, method), t))
+            per_user.append(float(np.mean(diffs)) if diffs else np.nan)
+        scores[label] = per_user
+    return _result(scores, users, eras)
+
+
+def _mmc_loo_omit(frame, t_all, stake_values, mask, eras, method):
+    """mmc_loo with nan_policy="omit": metamodels over the users present in each row."""
+    users = frame.columns
+    if any(stake_values[bag].sum() <= 0 for bag in mask):
+        raise ValueError("stakes: the users of a bag have zero total stake")
+
+    def uniform(x: pd.Series) -> pd.Series:  # ranks among the values present
+        return (x.rank(method=_pandas_method(method)) - 0.5) / x.count()
+
+    def metamodel(era_preds: pd.DataFrame, members: np.ndarray) -> pd.Series:
+        num = pd.Series(0.0, index=era_preds.index)
+        den = pd.Series(0.0, index=era_preds.index)
+        for j in members:
+            u = uniform(era_preds[users[j]])
+            num += stake_values[j] * u.fillna(0.0)
+            den += stake_values[j] * u.notna()
+        return (num / den).where(den > 0)
+
+    def pearson(x: pd.Series, t: pd.Series) -> float:
+        if x.nunique() < 2 or t.nunique() < 2:
+            return np.nan
+        return float(np.corrcoef(x.to_numpy(), t.to_numpy())[0, 1])
+
+    scores: dict[Any, list[float]] = {}
+    for label, rows in _era_groups(len(frame), eras):
+        era_preds = frame.iloc[rows].reset_index(drop=True)
+        t = pd.Series(t_all[rows])
+        per_user = []
+        for i in range(len(users)):
+            diffs = []
+            for bag in mask:
+                if not bag[i]:
+                    continue
+                others = bag.copy()
+                others[i] = False
+                if stake_values[others].sum() <= 0:
+                    diffs.append(np.nan)
+                    continue
+                with_i = metamodel(era_preds, np.flatnonzero(bag))
+                without_i = metamodel(era_preds, np.flatnonzero(others))
+                ok = with_i.notna() & without_i.notna() & t.notna()
+                if ok.sum() < 2:
+                    diffs.append(np.nan)
+                    continue
+                diffs.append(
+                    pearson(uniform(with_i[ok]), t[ok]) - pearson(uniform(without_i[ok]), t[ok])
+                )
             per_user.append(float(np.mean(diffs)) if diffs else np.nan)
         scores[label] = per_user
     return _result(scores, users, eras)
