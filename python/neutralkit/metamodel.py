@@ -501,6 +501,21 @@ def _rank_present(x: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
+class _PresentRanks:
+    """Each user's ranks over its own rows of one era, for metamodels under "omit"."""
+
+    def __init__(self, p: np.ndarray, method: str) -> None:
+        ranks = np.column_stack([_rank_present(p[:, j], method) for j in range(p.shape[1])])
+        self.present = (~np.isnan(ranks)).astype(np.float64)
+        self.filled = np.where(np.isnan(ranks), 0.0, ranks)
+
+    def metamodel(self, w: np.ndarray) -> np.ndarray:
+        """Per row, the w-weighted mean rank of the users present (NaN if none is)."""
+        den = self.present @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, (self.filled @ w) / den, np.nan)
+
+
 def _mmc_omit(
     values: np.ndarray,
     target: np.ndarray,
@@ -528,15 +543,8 @@ def _mmc_omit(
             metas = [given[rows]]
         else:
             assert mask is not None and stakes is not None
-            ranks = np.column_stack([_rank_present(p[:, j], method) for j in range(n_users)])
-            present = ~np.isnan(ranks)
-            filled = np.where(present, ranks, 0.0)
-            metas = []
-            for bag in mask:
-                w = np.where(bag, stakes, 0.0)
-                den = present.astype(np.float64) @ w
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    metas.append(np.where(den > 0, (filled @ w) / den, np.nan))
+            ranks = _PresentRanks(p, method)
+            metas = [ranks.metamodel(np.where(bag, stakes, 0.0)) for bag in mask]
         for j in range(n_users):
             scores = []
             for meta in metas:
@@ -579,26 +587,18 @@ def _mmc_loo_omit(
         rows = er.order[er.offsets[e] : er.offsets[e + 1]]
         p = np.asarray(values[rows], dtype=np.float64)
         t = target[rows]
-        ranks = np.column_stack([_rank_present(p[:, j], method) for j in range(n_users)])
-        present = ~np.isnan(ranks)
-        filled = np.where(present, ranks, 0.0)
-
-        def metamodel(w: np.ndarray, present=present, filled=filled) -> np.ndarray:
-            den = present.astype(np.float64) @ w
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(den > 0, (filled @ w) / den, np.nan)
-
+        ranks = _PresentRanks(p, method)
         diffs: list[list[float]] = [[] for _ in range(n_users)]
         for bag in mask:
             w = np.where(bag, stakes, 0.0)
-            with_all = metamodel(w)
+            with_all = ranks.metamodel(w)
             for i in np.flatnonzero(bag):
                 w_out = w.copy()
                 w_out[i] = 0.0
                 if w_out.sum() <= 0:
                     diffs[i].append(np.nan)
                     continue
-                without = metamodel(w_out)
+                without = ranks.metamodel(w_out)
                 ok = ~np.isnan(with_all) & ~np.isnan(without) & ~np.isnan(t)
                 if ok.sum() < 2:
                     diffs[i].append(np.nan)

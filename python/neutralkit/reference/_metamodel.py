@@ -172,12 +172,28 @@ def mmc(
     return _result(scores, users, eras)
 
 
+def _uniform_present(x: pd.Series, method: str) -> pd.Series:
+    """Uniform ranks among the values present (NaN stays NaN)."""
+    return (x.rank(method=_pandas_method(method)) - 0.5) / x.count()
+
+
+def _metamodel_present(era_preds, users, stake_values, members, method) -> pd.Series:
+    """Per row, the stake-weighted mean rank of the members present (NaN if none is)."""
+    num = pd.Series(0.0, index=era_preds.index)
+    den = pd.Series(0.0, index=era_preds.index)
+    for j in members:
+        u = _uniform_present(era_preds[users[j]], method)
+        num += stake_values[j] * u.fillna(0.0)
+        den += stake_values[j] * u.notna()
+    return (num / den).where(den > 0)
+
+
 def _mmc_omit(frame, t_all, metamodel, mask, stake_values, eras, method, rerank, divisor):
     """mmc with nan_policy="omit": each user on the rows where it, M and t have values."""
     users = frame.columns
 
-    def uniform(x: pd.Series) -> pd.Series:  # ranks among the values present
-        return (x.rank(method=_pandas_method(method)) - 0.5) / x.count()
+    def uniform(x: pd.Series) -> pd.Series:
+        return _uniform_present(x, method)
 
     scores: dict[Any, list[float]] = {}
     for label, rows in _era_groups(len(frame), eras):
@@ -186,15 +202,10 @@ def _mmc_omit(frame, t_all, metamodel, mask, stake_values, eras, method, rerank,
         if mask is None:
             metamodels = [pd.Series(_vector(metamodel)[rows])]
         else:
-            metamodels = []
-            for bag in mask:
-                num = pd.Series(0.0, index=era_preds.index)
-                den = pd.Series(0.0, index=era_preds.index)
-                for j in np.flatnonzero(bag):
-                    u = uniform(era_preds[users[j]])
-                    num += stake_values[j] * u.fillna(0.0)
-                    den += stake_values[j] * u.notna()
-                metamodels.append((num / den).where(den > 0))
+            metamodels = [
+                _metamodel_present(era_preds, users, stake_values, np.flatnonzero(bag), method)
+                for bag in mask
+            ]
         per_user = []
         for column in users:
             bag_scores = []
@@ -271,17 +282,11 @@ def _mmc_loo_omit(frame, t_all, stake_values, mask, eras, method):
     if any(stake_values[bag].sum() <= 0 for bag in mask):
         raise ValueError("stakes: the users of a bag have zero total stake")
 
-    def uniform(x: pd.Series) -> pd.Series:  # ranks among the values present
-        return (x.rank(method=_pandas_method(method)) - 0.5) / x.count()
+    def uniform(x: pd.Series) -> pd.Series:
+        return _uniform_present(x, method)
 
     def metamodel(era_preds: pd.DataFrame, members: np.ndarray) -> pd.Series:
-        num = pd.Series(0.0, index=era_preds.index)
-        den = pd.Series(0.0, index=era_preds.index)
-        for j in members:
-            u = uniform(era_preds[users[j]])
-            num += stake_values[j] * u.fillna(0.0)
-            den += stake_values[j] * u.notna()
-        return (num / den).where(den > 0)
+        return _metamodel_present(era_preds, users, stake_values, members, method)
 
     def pearson(x: pd.Series, t: pd.Series) -> float:
         if x.nunique() < 2 or t.nunique() < 2:
