@@ -222,21 +222,19 @@ def test_dtypes_agree():
     near_ties=st.booleans(),
     dtype=st.sampled_from([np.float64, np.float32, np.int8, np.int64]),
 )
-def test_user_rank_kernel_matches_scoring_rank(case, method, near_ties, dtype):
-    """The transposed rank kernel used by mmc equals scoring.rank bit for bit."""
-    from neutralkit import _core
+def test_user_rank_codes_match_scoring_rank(case, method, near_ties, dtype):
+    """The rank codes kept by mmc, divided by 2 n, equal scoring.rank bit for bit."""
     from neutralkit._validate import eras_of
+    from neutralkit.metamodel import _UserRanks
 
     rng, preds, _, _, eras = _case(*case)
     if near_ties:  # values that differ only in the last mantissa bits
         preds = 1.0 + rng.integers(0, 40, size=preds.shape) * 2.0**-52
     values = (preds * 4).astype(dtype) if dtype in (np.int8, np.int64) else preds.astype(dtype)
-    er = eras_of(eras, len(eras))
-    got = _core.uniform_rank_lines(
-        values, er.order, er.offsets, {"average": 0, "first": 1}[method], 2
-    )
+    ranks = _UserRanks(values, eras_of(eras, len(eras)), method, 2)
+    assert ranks.codes.dtype == np.uint16
     expected = nk.rank(values, eras=eras, method=method)
-    np.testing.assert_array_equal(got.T, expected)
+    np.testing.assert_array_equal(ranks.codes.T / ranks.two_n[:, None], expected)
 
 
 @settings(max_examples=30)

@@ -248,16 +248,56 @@ def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> 
     return np.asarray(out, dtype=np.float64)
 
 
-def _user_ranks(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
-    """Uniform ranks of every user column, transposed: (users x rows), C order.
+class _UserRanks:
+    """Per-era uniform ranks of every user column, kept as integer rank codes.
 
-    Equal, bit for bit, to ``scoring.rank(values).T`` (tested), about 1.5x faster on
-    5000 x 5000 (a radix sort of 8-byte packed keys); the products that follow
-    (M = R W and R^T v) read the transposed layout as well as any other.
+    ``codes`` (users x rows, C order) holds ``2 r - 1`` for the rank ``r`` (an average
+    of tied ranks keeps it an integer), so the uniform rank ``(r - 0.5) / n`` is
+    ``codes / (2 n)``, bit for bit that of ``scoring.rank`` (tested). Two bytes a value
+    (uint16 for eras up to 32768 rows) instead of the eight of the ranks: a quarter of
+    the memory, and the products below scale by ``1 / (2 n)`` once per row.
     """
-    return _core.uniform_rank_lines(
-        as_kernel_matrix(values), er.order, er.offsets, _RANK_CODES[method], n_threads
-    )
+
+    _BLOCK = 256  # users converted to float64 at a time for a matrix product
+
+    def __init__(self, values: np.ndarray, er: Eras, method: str, n_threads: int) -> None:
+        self.er = er
+        self.n_threads = n_threads
+        self.codes = _core.rank_codes(
+            as_kernel_matrix(values), er.order, er.offsets, _RANK_CODES[method], n_threads
+        )
+        sizes = er.sizes()
+        self.two_n = np.empty(values.shape[0])
+        self.two_n[er.order] = np.repeat(2.0 * sizes, sizes)
+
+    def weighted(self, weights: np.ndarray, users: np.ndarray | None = None) -> np.ndarray:
+        """``ranks[users].T @ weights``, (rows x k): weighted sums of the users' ranks.
+
+        ``users`` (default: all) selects the users that ``weights`` has rows for. The
+        codes are converted to float64 a block of users at a time into one buffer, so
+        no users x rows float64 matrix is ever made.
+        """
+        n_users = self.codes.shape[0] if users is None else len(users)
+        rows = self.codes.shape[1]
+        out = np.zeros((rows, weights.shape[1]))
+        part = np.empty_like(out)
+        buf = np.empty((min(self._BLOCK, n_users), rows))
+        for start in range(0, n_users, self._BLOCK):
+            stop = min(start + self._BLOCK, n_users)
+            block = buf[: stop - start]
+            src = self.codes[start:stop] if users is None else self.codes[users[start:stop]]
+            np.copyto(block, src, casting="unsafe")  # integer codes: exact in float64
+            np.matmul(block.T, weights[start:stop], out=part)
+            out += part
+        out /= self.two_n[:, None]
+        return out
+
+    def era_dots(self, v: np.ndarray) -> np.ndarray:
+        """Per era, ``ranks[:, rows] @ v[rows]`` for every user: (n_eras x users)."""
+        scaled = np.ascontiguousarray(v / self.two_n)
+        return _core.code_line_dots(
+            self.codes, self.er.order, self.er.offsets, scaled, self.n_threads
+        )
 
 
 def _row_labels(er: Eras) -> np.ndarray:
@@ -324,8 +364,8 @@ def stake_weighted_metamodel(
     weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
     er = _eras_of(eras, lab.n_rows)
     threads = n_threads_of(n_threads)
-    ranks_t = _user_ranks(values, er, method, threads)
-    out = _uniform_rank(ranks_t.T @ weights, er, method, threads)[:, 0]
+    ranks = _UserRanks(values, er, method, threads)
+    out = _uniform_rank(ranks.weighted(weights), er, method, threads)[:, 0]
     if lab.index is not None:
         return pd.Series(out, index=lab.index, name="metamodel")
     return out
@@ -454,7 +494,7 @@ def mmc(
                 scale_value,
             )
             return _per_era_result(out, er, users, eras)
-    ranks_t = _user_ranks(values, er, method, threads)
+    ranks = _UserRanks(values, er, method, threads)
     if metamodel is not None:
         if bags is not None:
             raise ValueError("bags: bagging needs stakes=, not a given metamodel")
@@ -467,12 +507,13 @@ def mmc(
     else:
         mask = _bags_of(bags, len(users), fraction_value, seed)
         weights = _bag_weights(mask, _stakes_of(stakes, users))
-        meta = ranks_t.T @ weights
+        meta = ranks.weighted(weights)
         if rerank:
             meta = _uniform_rank(meta, er, method, threads)
         meta_name = "the stake-weighted metamodel"
     n_bags = meta.shape[1]
-    out = np.empty((er.n_eras, len(users)))
+    v_all = np.empty(lab.n_rows)
+    denominators = np.empty(er.n_eras)
     for e in range(er.n_eras):
         rows = _era_rows(er, e)
         m_c = _centred(meta[rows])
@@ -486,9 +527,9 @@ def mmc(
                 f"{where} takes a single value in era {_label(er.labels[e])!r}"
             )
         beta = (m_c.T @ t_c) / var_m
-        v = t_c - m_c @ beta / n_bags
-        n = m_c.shape[0]
-        out[e] = (ranks_t[:, rows] @ v) / ((n - 1) * scale_value)
+        v_all[rows] = t_c - m_c @ beta / n_bags
+        denominators[e] = (m_c.shape[0] - 1) * scale_value
+    out = ranks.era_dots(v_all) / denominators[:, None]
     return _per_era_result(out, er, users, eras)
 
 
@@ -679,7 +720,7 @@ def mmc_loo(
     ):
         out = _mmc_loo_omit(values, target_values, mask, stake_values, er, method)
         return _per_era_result(out, er, users, eras)
-    ranks_t = _user_ranks(values, er, method, threads)
+    ranks = _UserRanks(values, er, method, threads)
     t_c_eras = []
     for e in range(er.n_eras):
         t = target_values[_era_rows(er, e)]
@@ -707,7 +748,9 @@ def mmc_loo(
         defined = rest > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             loo = loo / np.where(defined, rest, 1.0)
-        meta = np.column_stack([ranks_t.T @ weights[:, b], ranks_t[members].T @ loo])
+        meta = np.column_stack(
+            [ranks.weighted(weights[:, [b]]), ranks.weighted(loo, users=members)]
+        )
         meta = _uniform_rank(meta, er, method, threads)
         for e in range(er.n_eras):
             corr = _pearson_columns(meta[_era_rows(er, e)], t_c_eras[e])

@@ -1,103 +1,92 @@
-// Kernels for the metamodel: uniform ranks of many user columns, laid out per column.
+// Kernels for the metamodel: the ranks of many user columns, kept as integer rank codes
+// laid out per column, and the era sums of those ranks against a vector.
 #pragma once
 
 #include <neutralkit/rank.hpp>
 #include <neutralkit/types.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <vector>
 
 namespace neutralkit {
 
-namespace detail {
-
-struct LineScratch {
-    std::vector<std::uint64_t> full;    // order key of each value, by era position
-    std::vector<std::uint64_t> packed;  // high bits of the key | era position
-    std::vector<std::uint64_t> tmp;
-};
-
-inline LineScratch& line_scratch() {
-    thread_local LineScratch s;
-    return s;
-}
-
-}  // namespace detail
-
-// out_t (cols x rows, row-major: one contiguous line per column of x) = the per-era
-// uniform rank (r - 0.5) / n of each column, r the 1-based rank (ties: their average
-// rank, or by row order for RankMethod::First). The input has no NaN (the caller refuses
-// them).
+// codes_t (cols x rows, row-major: one contiguous line per column of x) = the per-era rank
+// code of each column: 2 r - 1 for the 1-based rank r (ties: their average rank, so the
+// code is still an integer; or by row order for RankMethod::First). The uniform rank is
+// code / (2 n), n the era's size. C must hold 2 n - 1 for the largest era. The input has
+// no NaN (the caller refuses them).
 //
-// Why not rank_columns: MMC ranks thousands of user columns, so the sort is the hot spot
-// (about 1.5x faster here on 5000 x 5000), and it then only needs BLAS products of the
-// ranks (M = R W, R^T v), for which the transposed layout is as good as any. The results
-// are bit for bit those of rank_columns. The sort packs the era position into the low
-// bits of the order key
-// (8-byte items; the radix passes skip the position bits, already in order); the order is then
-// exact, and stable, unless two values agree on every key bit left after packing: that
-// is detected (the full keys are not sorted) and the column is sorted the slow way.
-template <class T>
-void uniform_rank_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod method,
-                        int n_threads, double* out_t) {
-    constexpr Index block = 8;  // columns per task: a cache line of a C-order input
+// Why codes and not the uniform ranks of rank_columns: MMC ranks thousands of user
+// columns and then only needs products of the ranks with a few vectors, so a 2-byte code
+// per value is all it has to keep (a quarter of the memory of doubles), and the sums can
+// scale by 1 / (2 n) once. Reading the columns is part of the hot spot: a task takes a
+// block of columns of one era that fills a cache line of a C-order input (aligned to the
+// line, so no line is read twice), copies it row by row into a contiguous tile with rows
+// prefetched ahead (a column read straight from a C-order array misses the cache on
+// every row), then sorts each tile column.
+template <class T, class C>
+void rank_code_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod method,
+                     int n_threads, C* codes_t) {
+    constexpr Index line_bytes = 64;
+    constexpr Index block = std::min<Index>(16, line_bytes / static_cast<Index>(sizeof(T)));
+    constexpr Index ahead = 32;  // rows prefetched ahead of the copy
     const Index m = x.cols;
     const Index rows = x.rows;
-    const Index n_blocks = (m + block - 1) / block;
+    // Columns before the first cache-line boundary form a block of their own.
+    Index lead = 0;
+    const auto address = reinterpret_cast<std::uintptr_t>(x.data);
+    if (x.col_stride == 1 && address % sizeof(T) == 0)
+        lead = static_cast<Index>((line_bytes - address % line_bytes) % line_bytes / sizeof(T));
+    lead = std::min(lead, m);
+    const Index n_blocks = (lead > 0 ? 1 : 0) + (m - lead + block - 1) / block;
     parallel_for(eras.n_eras * n_blocks, n_threads, [&](Index task) {
         const Index e = task / n_blocks;
-        const Index j0 = (task % n_blocks) * block;
-        const Index j1 = std::min(m, j0 + block);
+        const Index b = task % n_blocks;
+        const Index j0 = lead > 0 ? (b == 0 ? 0 : lead + (b - 1) * block) : b * block;
+        const Index j1 = lead > 0 && b == 0 ? lead : std::min(m, j0 + block);
+        const Index width = j1 - j0;
         const Index n = eras.size(e);
-        const double count = static_cast<double>(n);
-        const int bits = detail::position_bits(n);
-        const std::uint64_t pos_mask = (std::uint64_t{1} << bits) - 1;
-        auto& s = detail::line_scratch();
-        for (Index j = j0; j < j1; ++j) {
-            double* line = out_t + j * rows;
-            // Same expression as RankTransform::apply: both rank paths agree bit for bit.
-            auto write = [&](Index, std::uint32_t pos, std::int64_t code) {
-                line[eras.row(e, pos)] = (0.5 * static_cast<double>(code)) / count;
-            };
-            auto get = [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); };
-            bool sorted = bits <= 24;
-            if (sorted) {
-                s.full.resize(static_cast<std::size_t>(n));
-                s.packed.resize(static_cast<std::size_t>(n));
-                for (Index i = 0; i < n; ++i) {
-                    const std::uint64_t k = detail::order_key(get(i));
-                    s.full[static_cast<std::size_t>(i)] = k;
-                    s.packed[static_cast<std::size_t>(i)] =
-                        (k & ~pos_mask) | static_cast<std::uint64_t>(i);
+        const std::int64_t* era_rows = eras.order + eras.offsets[e];
+        auto& scratch = detail::scratch();  // thread_local: looked up once per task
+        scratch.values.resize(static_cast<std::size_t>(width * n));
+        double* tile = scratch.values.data();
+        for (Index i = 0; i < n; ++i) {
+            if (i + ahead < n)
+                __builtin_prefetch(&x.data[era_rows[i + ahead] * x.row_stride +
+                                           j0 * x.col_stride]);
+            const std::int64_t r = era_rows[i];
+            for (Index c = 0; c < width; ++c) tile[c * n + i] = static_cast<double>(x(r, j0 + c));
+        }
+        for (Index c = 0; c < width; ++c) {
+            const double* values = tile + c * n;
+            scratch.sort.sort(n, [&](Index i) { return values[i]; });
+            C* line = codes_t + (j0 + c) * rows;
+            scratch.sort.for_each_code(method, [&](Index, std::uint32_t pos, std::int64_t code) {
+                line[era_rows[pos]] = static_cast<C>(code);
+            });
+        }
+    });
+}
+
+// out (n_eras x cols) = per era, sum over its rows of codes_t[j, row] * v[row], for each
+// line j of codes_t (cols x rows). Lines in parallel; each sum in row order within the
+// era, so the result does not depend on the thread count.
+template <class C>
+void code_line_dots(const C* codes_t, Index cols, Index rows, const EraIndex& eras,
+                    const double* v, int n_threads, double* out) {
+    constexpr Index block = 64;
+    const Index n_blocks = (cols + block - 1) / block;
+    parallel_for(n_blocks, n_threads, [&](Index b) {
+        for (Index j = b * block; j < std::min(cols, (b + 1) * block); ++j) {
+            const C* line = codes_t + j * rows;
+            for (Index e = 0; e < eras.n_eras; ++e) {
+                double s = 0.0;
+                for (Index i = 0; i < eras.size(e); ++i) {
+                    const std::int64_t r = eras.row(e, i);
+                    s += static_cast<double>(line[r]) * v[r];
                 }
-                detail::radix_sort_u64(s.packed, s.tmp, bits);
-                for (Index i = 1; i < n && sorted; ++i)
-                    sorted = s.full[s.packed[static_cast<std::size_t>(i - 1)] & pos_mask] <=
-                             s.full[s.packed[static_cast<std::size_t>(i)] & pos_mask];
-            }
-            if (!sorted) {
-                auto& slow = detail::scratch();
-                detail::sort_column(n, get, slow.keys, slow.tmp);
-                detail::for_each_rank_code(slow.keys, method, write);
-                continue;
-            }
-            auto pos_at = [&](Index i) {
-                return static_cast<std::uint32_t>(s.packed[static_cast<std::size_t>(i)] &
-                                                  pos_mask);
-            };
-            if (method == RankMethod::First) {
-                for (Index i = 0; i < n; ++i) write(i, pos_at(i), 2 * i + 1);
-                continue;
-            }
-            Index a = 0;
-            while (a < n) {
-                const std::uint64_t key = s.full[pos_at(a)];
-                Index b = a + 1;
-                while (b < n && s.full[pos_at(b)] == key) ++b;
-                for (Index i = a; i < b; ++i) write(i, pos_at(i), a + b);
-                a = b;
+                out[e * cols + j] = s;
             }
         }
     });

@@ -109,54 +109,6 @@ inline std::uint64_t order_key(double x) {
     return (bits >> 63) ? ~bits : (bits | 0x8000000000000000ULL);
 }
 
-struct KeyPos {
-    std::uint64_t key;
-    std::uint32_t pos;  // position within the era (eras hold fewer than 2^32 rows)
-};
-
-// Per-thread buffers, reused across tasks.
-struct SortScratch {
-    std::vector<KeyPos> keys;
-    std::vector<KeyPos> tmp;
-    std::vector<double> values;
-    std::vector<double> other;
-};
-
-inline SortScratch& scratch() {
-    thread_local SortScratch s;
-    return s;
-}
-
-// Stable sort by key. Radix passes whose byte is the same for every key are skipped, so
-// data with a narrow range of values costs few passes.
-inline void stable_sort_keys(std::vector<KeyPos>& a, std::vector<KeyPos>& tmp) {
-    const std::size_t n = a.size();
-    if (n < 96) {
-        std::stable_sort(a.begin(), a.end(),
-                         [](const KeyPos& l, const KeyPos& r) { return l.key < r.key; });
-        return;
-    }
-    std::array<std::array<std::uint32_t, 256>, 8> hist{};
-    for (const KeyPos& e : a)
-        for (int d = 0; d < 8; ++d) ++hist[d][(e.key >> (8 * d)) & 0xFF];
-    tmp.resize(n);
-    KeyPos* src = a.data();
-    KeyPos* dst = tmp.data();
-    for (int d = 0; d < 8; ++d) {
-        auto& h = hist[d];
-        if (h[(src[0].key >> (8 * d)) & 0xFF] == n) continue;
-        std::uint32_t offset = 0;
-        for (auto& c : h) {
-            const std::uint32_t count = c;
-            c = offset;
-            offset += count;
-        }
-        for (std::size_t i = 0; i < n; ++i) dst[h[(src[i].key >> (8 * d)) & 0xFF]++] = src[i];
-        std::swap(src, dst);
-    }
-    if (src != a.data()) std::copy(src, src + n, a.data());
-}
-
 // Bits needed for a position in [0, n).
 inline int position_bits(Index n) {
     int bits = 1;
@@ -164,94 +116,264 @@ inline int position_bits(Index n) {
     return bits;
 }
 
-// Sorts 64-bit keys whose bits below `low_bits` already increase along the array (they
-// hold the position): an LSD radix sort, stable, so only the bits from `low_bits` up need
-// passes (11-bit digits; a pass whose digit is the same for every key is skipped).
-inline void radix_sort_u64(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& tmp,
-                           int low_bits) {
-    const std::size_t n = a.size();
-    if (n < 96) {
-        std::sort(a.begin(), a.end());
-        return;
-    }
-    constexpr int width = 11;
-    constexpr int max_digits = (64 + width - 1) / width;
-    constexpr std::uint64_t digit_mask = (1u << width) - 1;
-    const int digits = (64 - low_bits + width - 1) / width;
-    std::array<std::array<std::uint32_t, 1u << width>, max_digits> hist{};
-    for (const std::uint64_t k : a)
-        for (int d = 0; d < digits; ++d) ++hist[d][(k >> (low_bits + width * d)) & digit_mask];
-    tmp.resize(n);
-    std::uint64_t* src = a.data();
-    std::uint64_t* dst = tmp.data();
-    for (int d = 0; d < digits; ++d) {
-        auto& h = hist[d];
-        const int shift = low_bits + width * d;
-        if (h[(src[0] >> shift) & digit_mask] == n) continue;
-        std::uint32_t offset = 0;
-        for (auto& c : h) {
-            const std::uint32_t count = c;
-            c = offset;
-            offset += count;
+// The non-NaN values of one era column in sorted order: a stable order (equal values keep
+// their row order), so ties and RankMethod::First are decided by position.
+//
+// Both paths sort "packed" words (hi << bits) | i, where i is the entry's index (bits
+// wide) and hi a coarse key that never decreases as the value grows; an LSD radix sort
+// on the hi bits is stable, and the index bits are already in order. Entries whose hi
+// collide are then put in order by value (index for equal values), run by run.
+//  - Narrow path (eras up to 2^14 values): 32-bit words, hi = floor((v - min) * 2^h /
+//    (max - min)) with h = 32 - bits, i.e. 2^18 or more buckets over the range of the
+//    column (each floating-point step of the map is monotone). Two passes of 4-byte
+//    words; with n << 2^h few distinct values collide. When they do in large numbers
+//    (heavy tails: most values in a few buckets) the general path takes over.
+//  - General path: 64-bit words, hi = the first 33 bits of the order key after the bits
+//    every key of the column shares; three passes of 11-bit digits.
+class ColumnSort {
+public:
+    // Sorts get(0) .. get(n - 1); returns the number of non-NaN values.
+    template <class Get>
+    Index sort(Index n, Get&& get) {
+        values_.resize(static_cast<std::size_t>(n));
+        dense_ = true;
+        double lowest = std::numeric_limits<double>::infinity();
+        double highest = -lowest;
+        // Common case first: no NaN (two min/max chains, to halve their latency).
+        double* values = values_.data();
+        double lowest2 = lowest, highest2 = highest;
+        bool has_nan = false;
+        Index i = 0;
+        for (; i + 1 < n; i += 2) {
+            const double v0 = get(i), v1 = get(i + 1);
+            values[i] = v0;
+            values[i + 1] = v1;
+            has_nan |= std::isnan(v0) | std::isnan(v1);
+            lowest = std::min(lowest, v0);
+            highest = std::max(highest, v0);
+            lowest2 = std::min(lowest2, v1);
+            highest2 = std::max(highest2, v1);
         }
-        for (std::size_t i = 0; i < n; ++i) dst[h[(src[i] >> shift) & digit_mask]++] = src[i];
-        std::swap(src, dst);
+        for (; i < n; ++i) {
+            const double v = get(i);
+            values[i] = v;
+            has_nan |= std::isnan(v);
+            lowest = std::min(lowest, v);
+            highest = std::max(highest, v);
+        }
+        lowest = std::min(lowest, lowest2);
+        highest = std::max(highest, highest2);
+        Index c = n;
+        if (has_nan) c = gather_with_nan(n, get, lowest, highest);
+        count_ = c;
+        bits_ = position_bits(std::max<Index>(c, 2));
+        narrow_ = c >= kMinRadix && bits_ <= 14 && sort_narrow(lowest, highest);
+        if (!narrow_) sort_general();
+        return c;
     }
-    if (src != a.data()) std::copy(src, src + n, a.data());
-}
 
-// Sorts the non-NaN values get(0..n) of one era column; returns how many there are.
-// Fast path: 8-byte keys whose low bits hold the entry's index (so that the radix passes
-// skip them: 5 passes instead of 8, on half the bytes); if two keys collide on the
-// remaining bits (detected), the 16-byte stable sort does it.
-template <class Get>
-Index sort_column(Index n, Get&& get, std::vector<KeyPos>& keys, std::vector<KeyPos>& tmp) {
-    keys.clear();
-    for (Index i = 0; i < n; ++i) {
-        const double v = get(i);
-        if (!std::isnan(v)) keys.push_back({order_key(v), static_cast<std::uint32_t>(i)});
+    Index count() const { return count_; }
+
+    // Era position of the i-th smallest value.
+    std::uint32_t position(Index i) const {
+        const std::uint32_t k = narrow_ ? entry(narrow_words_, i) : entry(wide_words_, i);
+        return dense_ ? k : pos_[k];
     }
-    const Index count = static_cast<Index>(keys.size());
-    const int bits = position_bits(std::max<Index>(count, 2));
-    if (count >= 96 && bits <= 24) {
-        thread_local std::vector<std::uint64_t> packed, packed_tmp;
-        const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
-        packed.resize(static_cast<std::size_t>(count));
-        for (Index c = 0; c < count; ++c)
-            packed[static_cast<std::size_t>(c)] =
-                (keys[static_cast<std::size_t>(c)].key & ~mask) | static_cast<std::uint64_t>(c);
-        radix_sort_u64(packed, packed_tmp, bits);
-        bool sorted = true;
-        for (Index c = 1; c < count && sorted; ++c)
-            sorted = keys[packed[static_cast<std::size_t>(c - 1)] & mask].key <=
-                     keys[packed[static_cast<std::size_t>(c)] & mask].key;
-        if (sorted) {
-            tmp.resize(static_cast<std::size_t>(count));
-            for (Index c = 0; c < count; ++c)
-                tmp[static_cast<std::size_t>(c)] = keys[packed[static_cast<std::size_t>(c)] & mask];
-            keys.swap(tmp);
-            return count;
+
+    // Calls f(i, position(i), code) for each sorted entry, code = 2 rank - 1 (ties: the
+    // average rank, or the order of the rows for RankMethod::First).
+    template <class F>
+    void for_each_code(RankMethod method, F&& f) const {
+        if (narrow_)
+            codes(narrow_words_, method, f);
+        else
+            codes(wide_words_, method, f);
+    }
+
+private:
+    static constexpr Index kMinRadix = 128;   // shorter columns: std::sort of the words
+    static constexpr Index kMaxCollide = 64;  // narrow path: longest run it orders itself
+
+    // Gathers again, leaving NaN out and keeping the era position of each value.
+    template <class Get>
+    Index gather_with_nan(Index n, Get&& get, double& lowest, double& highest) {
+        dense_ = false;
+        pos_.resize(static_cast<std::size_t>(n));
+        lowest = std::numeric_limits<double>::infinity();
+        highest = -lowest;
+        Index c = 0;
+        for (Index i = 0; i < n; ++i) {
+            const double v = get(i);
+            if (std::isnan(v)) continue;
+            values_[static_cast<std::size_t>(c)] = v;
+            pos_[static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(i);
+            lowest = std::min(lowest, v);
+            highest = std::max(highest, v);
+            ++c;
+        }
+        return c;
+    }
+
+    template <class W>
+    std::uint32_t entry(const std::vector<W>& words, Index i) const {
+        return static_cast<std::uint32_t>(words[static_cast<std::size_t>(i)] &
+                                          ((W{1} << bits_) - 1));
+    }
+    template <class W>
+    bool same_hi(const std::vector<W>& words, Index i, Index j) const {
+        return ((words[static_cast<std::size_t>(i)] ^ words[static_cast<std::size_t>(j)]) >>
+                bits_) == 0;
+    }
+    template <class W>
+    double value(const std::vector<W>& words, Index i) const {
+        return values_[entry(words, i)];
+    }
+
+    template <class W, class F>
+    void codes(const std::vector<W>& words, RankMethod method, F&& f) const {
+        const Index c = count_;
+        const std::uint32_t* pos = dense_ ? nullptr : pos_.data();
+        auto at = [&](Index i) {
+            const std::uint32_t k = entry(words, i);
+            return pos ? pos[k] : k;
+        };
+        if (method == RankMethod::First) {
+            for (Index i = 0; i < c; ++i) f(i, at(i), 2 * i + 1);
+            return;
+        }
+        Index a = 0;
+        while (a < c) {
+            Index b = a + 1;
+            while (b < c && same_hi(words, b - 1, b) && value(words, b) == value(words, a)) ++b;
+            for (Index i = a; i < b; ++i) f(i, at(i), a + b);
+            a = b;
         }
     }
-    stable_sort_keys(keys, tmp);
-    return count;
-}
 
-// Calls f(sorted index, era position, code) for each sorted entry, code = 2 rank - 1.
-template <class F>
-void for_each_rank_code(const std::vector<KeyPos>& keys, RankMethod method, F&& f) {
-    const Index count = static_cast<Index>(keys.size());
-    if (method == RankMethod::First) {
-        for (Index i = 0; i < count; ++i) f(i, keys[i].pos, 2 * i + 1);
-        return;
+    // Stable LSD radix sort of words on the bits [bits_, bits_ + hi_bits) in `Digits`
+    // passes (a pass whose digit is the same for every word is skipped).
+    template <int Digits, class W>
+    void radix_sort(std::vector<W>& words, std::vector<W>& tmp, int hi_bits) {
+        const std::size_t n = words.size();
+        if (n < static_cast<std::size_t>(kMinRadix)) {
+            std::sort(words.begin(), words.end());
+            return;
+        }
+        constexpr int digits = Digits;
+        const int width = (hi_bits + digits - 1) / digits;
+        const W digit_mask = (W{1} << width) - 1;
+        const std::size_t radix = std::size_t{1} << width;
+        hist_.assign(static_cast<std::size_t>(digits) * radix, 0);
+        for (const W w : words)
+            for (int d = 0; d < digits; ++d)
+                ++hist_[static_cast<std::size_t>(d) * radix +
+                        static_cast<std::size_t>((w >> (bits_ + width * d)) & digit_mask)];
+        tmp.resize(n);
+        W* src = words.data();
+        W* dst = tmp.data();
+        for (int d = 0; d < digits; ++d) {
+            std::uint32_t* h = hist_.data() + static_cast<std::size_t>(d) * radix;
+            const int shift = bits_ + width * d;
+            if (h[(src[0] >> shift) & digit_mask] == n) continue;
+            std::uint32_t offset = 0;
+            for (std::size_t v = 0; v < radix; ++v) {
+                const std::uint32_t count = h[v];
+                h[v] = offset;
+                offset += count;
+            }
+            for (std::size_t i = 0; i < n; ++i) dst[h[(src[i] >> shift) & digit_mask]++] = src[i];
+            std::swap(src, dst);
+        }
+        if (src != words.data()) std::copy(src, src + n, words.data());
     }
-    Index a = 0;
-    while (a < count) {
-        Index b = a + 1;
-        while (b < count && keys[b].key == keys[a].key) ++b;
-        for (Index i = a; i < b; ++i) f(i, keys[i].pos, a + b);
-        a = b;
+
+    // Orders each run of words with equal hi by (value, entry). Returns false, leaving
+    // the words unfinished, when a run longer than max_run is out of order.
+    template <class W>
+    bool order_collisions(std::vector<W>& words, Index max_run) {
+        const Index c = count_;
+        const W mask = (W{1} << bits_) - 1;
+        Index a = 0;
+        while (a < c) {
+            Index b = a + 1;
+            while (b < c && same_hi(words, b - 1, b)) ++b;
+            if (b - a > 1) {
+                bool ordered = true;
+                for (Index i = a + 1; i < b && ordered; ++i)
+                    ordered = value(words, i - 1) <= value(words, i);
+                if (!ordered) {
+                    if (b - a > max_run) return false;
+                    const auto& v = values_;
+                    std::sort(words.begin() + a, words.begin() + b, [&](W l, W r) {
+                        const double vl = v[l & mask], vr = v[r & mask];
+                        return vl < vr || (!(vr < vl) && (l & mask) < (r & mask));
+                    });
+                }
+            }
+            a = b;
+        }
+        return true;
     }
+
+    bool sort_narrow(double lowest, double highest) {
+        const int hi_bits = 32 - bits_;
+        const double scale = std::ldexp(1.0, hi_bits) / (highest - lowest);
+        if (!(scale > 0.0 && scale < std::numeric_limits<double>::infinity())) return false;
+        const double top = std::ldexp(1.0, hi_bits) - 1.0;
+        const std::size_t c = static_cast<std::size_t>(count_);
+        narrow_words_.resize(c);
+        for (std::size_t i = 0; i < c; ++i) {
+            const double hi = std::min(top, std::floor((values_[i] - lowest) * scale));
+            narrow_words_[i] = (static_cast<std::uint32_t>(hi) << bits_) |
+                               static_cast<std::uint32_t>(i);
+        }
+        radix_sort<2>(narrow_words_, narrow_tmp_, hi_bits);
+        return order_collisions(narrow_words_, kMaxCollide);
+    }
+
+    void sort_general() {
+        const std::size_t c = static_cast<std::size_t>(count_);
+        std::uint64_t all_and = ~std::uint64_t{0}, all_or = 0;
+        for (std::size_t i = 0; i < c; ++i) {
+            const std::uint64_t key = order_key(values_[i]);
+            all_and &= key;
+            all_or |= key;
+        }
+        const std::uint64_t differ = all_and ^ all_or;
+        int shared = 0;  // leading bits common to every key
+        while (shared < 63 && !(differ & (std::uint64_t{1} << (63 - shared)))) ++shared;
+        const int hi_bits = std::min(33, 64 - bits_);
+        wide_words_.resize(c);
+        for (std::size_t i = 0; i < c; ++i) {
+            const std::uint64_t hi =
+                differ ? (order_key(values_[i]) << shared) >> (64 - hi_bits) : 0;
+            wide_words_[i] = (hi << bits_) | static_cast<std::uint64_t>(i);
+        }
+        radix_sort<3>(wide_words_, wide_tmp_, hi_bits);
+        order_collisions(wide_words_, count_);
+    }
+
+    std::vector<double> values_;      // non-NaN values, by entry index
+    std::vector<std::uint32_t> pos_;  // era position by entry index (when NaN were left out)
+    std::vector<std::uint32_t> narrow_words_, narrow_tmp_;
+    std::vector<std::uint64_t> wide_words_, wide_tmp_;
+    std::vector<std::uint32_t> hist_;
+    Index count_ = 0;
+    int bits_ = 1;
+    bool narrow_ = false;
+    bool dense_ = true;  // no NaN: entry index == era position
+};
+
+// Per-thread buffers, reused across tasks.
+struct SortScratch {
+    ColumnSort sort;
+    std::vector<double> values;
+    std::vector<double> other;
+};
+
+inline SortScratch& scratch() {
+    thread_local SortScratch s;
+    return s;
 }
 
 }  // namespace detail
@@ -290,17 +412,15 @@ void rank_columns(const StridedMatrix<T>& x, const EraIndex& eras, const RankTra
         const Index e = task / m;
         const Index j = task % m;
         const Index n = eras.size(e);
-        auto& s = detail::scratch();
-        const Index count = detail::sort_column(
-            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); }, s.keys,
-            s.tmp);
+        auto& sorted = detail::scratch().sort;
+        const Index count = sorted.sort(
+            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         if (count < n) {
             for (Index i = 0; i < n; ++i)
                 out[eras.row(e, i) * m + j] = std::numeric_limits<double>::quiet_NaN();
         }
-        detail::for_each_rank_code(s.keys, tr.method, [&](Index, std::uint32_t pos,
-                                                         std::int64_t code) {
+        sorted.for_each_code(tr.method, [&](Index, std::uint32_t pos, std::int64_t code) {
             out[eras.row(e, pos) * m + j] = transformed(table, tr, code, count, n);
         });
     });

@@ -133,15 +133,13 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y,
         const Index j = task % m;
         const Index n = eras.size(e);
         auto& s = detail::scratch();
-        const Index count = detail::sort_column(
-            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); }, s.keys,
-            s.tmp);
+        const Index count = s.sort.sort(
+            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         // x and y in sorted order, so a top/bottom selection is two contiguous ranges.
         std::vector<double> xs(static_cast<std::size_t>(count));
         std::vector<double> ys(static_cast<std::size_t>(count));
-        detail::for_each_rank_code(s.keys, tr.method, [&](Index i, std::uint32_t pos,
-                                                         std::int64_t code) {
+        s.sort.for_each_code(tr.method, [&](Index i, std::uint32_t pos, std::int64_t code) {
             xs[static_cast<std::size_t>(i)] = transformed(table, tr, code, count, n);
             ys[static_cast<std::size_t>(i)] = y[eras.row(e, pos)];
         });
@@ -188,12 +186,11 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         auto& s = detail::scratch();
         s.values.resize(static_cast<std::size_t>(n));
         if (rank) {
-            const Index count = detail::sort_column(
-                n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); },
-                s.keys, s.tmp);
+            const Index count = s.sort.sort(
+                n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); });
             const auto& table = tables[static_cast<std::size_t>(e)];
-            detail::for_each_rank_code(s.keys, rank->method, [&](Index, std::uint32_t pos,
-                                                                std::int64_t code) {
+            s.sort.for_each_code(rank->method, [&](Index, std::uint32_t pos,
+                                                   std::int64_t code) {
                 s.values[pos] = transformed(table, *rank, code, count, n);
             });
         } else {
@@ -212,11 +209,9 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
                 score += t[eras.row(e, i)] * s.values[static_cast<std::size_t>(i)];
             score /= static_cast<double>(n);
         } else {
-            detail::sort_column(
-                n, [&](Index i) { return s.values[static_cast<std::size_t>(i)]; }, s.keys,
-                s.tmp);
+            s.sort.sort(n, [&](Index i) { return s.values[static_cast<std::size_t>(i)]; });
             auto add = [&](Index k) {
-                const auto pos = s.keys[static_cast<std::size_t>(k)].pos;
+                const auto pos = s.sort.position(k);
                 score += t[eras.row(e, pos)] * s.values[pos];
             };
             for (Index k = 0; k < top_bottom; ++k) add(k);
