@@ -144,6 +144,30 @@ def test_stake_weighted_metamodel_matches_reference(case, method, use_eras):
     _close(got, expected, tol=1e-12)
 
 
+@settings(max_examples=30)
+@given(
+    case=cases,
+    method=st.sampled_from(["average", "first"]),
+    use_eras=st.booleans(),
+    missing=st.sampled_from([0.0, 0.2, 0.6]),
+)
+def test_stake_weighted_metamodel_omit_matches_reference(case, method, use_eras, missing):
+    rng, preds, _, stakes, eras = _case(*case)
+    if not use_eras:
+        eras = None
+    preds = preds.astype(np.float64)
+    preds[rng.random(preds.shape) < missing] = np.nan
+    before = preds.copy()
+    got = nk.stake_weighted_metamodel(preds, stakes, eras=eras, method=method, nan_policy="omit")
+    expected = ref.stake_weighted_metamodel(
+        preds, stakes, eras=eras, method=method, nan_policy="omit"
+    )
+    np.testing.assert_array_equal(preds, before)
+    _close(got, expected, tol=1e-12)
+    if missing == 0.0:  # no NaN: the same as the default policy
+        _close(got, nk.stake_weighted_metamodel(preds, stakes, eras=eras, method=method), 0)
+
+
 def test_bags_drawn_are_the_documented_ones():
     """An int bags= equals the explicit mask drawn with default_rng(seed)."""
     _rng, preds, target, stakes, _ = _case(5, 1, 30, 9, False)

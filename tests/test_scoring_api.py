@@ -68,9 +68,30 @@ def test_row_transforms_keep_kind_and_order():
     np.testing.assert_allclose(s, np.sign(PREDS["a"]) * PREDS["a"] ** 2)
 
 
-def test_rank_keeps_nan_and_counts_the_rest():
+def test_rank_omit_keeps_nan_and_counts_the_rest():
     x = np.array([3.0, np.nan, 1.0, 2.0])
-    np.testing.assert_array_equal(nk.rank(x), [2.5 / 3, np.nan, 0.5 / 3, 1.5 / 3])
+    expected = [2.5 / 3, np.nan, 0.5 / 3, 1.5 / 3]
+    np.testing.assert_array_equal(nk.rank(x, nan_policy="omit"), expected)
+    g = nk.gaussianize(x, nan_policy="omit")
+    np.testing.assert_array_equal(np.isnan(g), [False, True, False, False])
+    np.testing.assert_array_equal(nk.power(x, 2.0, nan_policy="omit"), [9.0, np.nan, 1.0, 4.0])
+
+
+@pytest.mark.parametrize("transform", [nk.rank, nk.gaussianize, nk.power])
+def test_transforms_refuse_nan_by_default(transform):
+    x = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, np.nan, np.nan]})
+    before = x.copy()
+    with pytest.raises(ValueError, match=r"x: contains 2 NaN value\(s\); first in column 'b'"):
+        transform(x)
+    pd.testing.assert_frame_equal(x, before)
+    with pytest.raises(ValueError, match="nan_policy: expected 'raise' or 'omit'"):
+        transform(x, nan_policy="skip")
+
+
+def test_transforms_take_infinity_under_raise():
+    x = np.array([np.inf, 0.0, -np.inf, 2.0])
+    np.testing.assert_array_equal(nk.rank(x), [3.5 / 4, 1.5 / 4, 0.5 / 4, 2.5 / 4])
+    np.testing.assert_array_equal(nk.power(x, 1.5), [np.inf, 0.0, -np.inf, 2.0**1.5])
 
 
 def test_ndtri_matches_scipy():
@@ -237,5 +258,18 @@ def test_bad_stakes(stakes, message):
 def test_stake_weight_nan_preds_raise():
     p = PREDS.copy()
     p.iloc[1, 2] = np.nan
-    with pytest.raises(ValueError, match=r"preds: .*'c'"):
+    with pytest.raises(ValueError, match=r"preds: contains 1 NaN or infinite .*'c'"):
         nk.stake_weight(p, pd.Series([1.0, 1.0], index=["a", "c"]))
+
+
+def test_stake_weight_omit_renormalizes_over_the_columns_present():
+    p = pd.DataFrame({"a": [1.0, np.nan, np.nan], "b": [3.0, 5.0, np.nan], "c": [9.0, 9.0, 9.0]})
+    stakes = pd.Series([1.0, 3.0, 0.0], index=["a", "b", "c"])
+    before = p.copy()
+    got = nk.stake_weight(p, stakes, nan_policy="omit")
+    # row 0: (1*1 + 3*3) / 4; row 1: only b; row 2: only c, whose stake is 0 -> NaN
+    np.testing.assert_array_equal(got.to_numpy(), [2.5, 5.0, np.nan])
+    pd.testing.assert_frame_equal(p, before)
+    p.iloc[0, 1] = np.inf
+    with pytest.raises(ValueError, match=r"preds: contains 1 infinite value\(s\); .*'b'"):
+        nk.stake_weight(p, stakes, nan_policy="omit")

@@ -174,3 +174,23 @@ def test_stake_weight_matches_reference(data, k):
     stakes = pd.Series(rng.random(x.shape[1]) + 0.1, index=df.columns)
     close(nk.stake_weight(df, stakes), ref.stake_weight(df, stakes))
     close(nk.stake_weight(x, stakes.to_numpy()), ref.stake_weight(x, stakes.to_numpy()))
+
+
+@settings(max_examples=25)
+@given(era_data(min_rows=1), st.sampled_from(["average", "first"]), st.integers(0, 2**31))
+def test_transforms_and_stake_weight_under_omit_match_reference(data, method, seed):
+    x, _, _, eras, _ = data
+    rng = np.random.default_rng(seed)
+    x = x.astype(np.float64)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    for fast, slow in ((nk.rank, ref.rank), (nk.gaussianize, ref.gaussianize)):
+        got = fast(x, eras=eras, method=method, nan_policy="omit")
+        expected = slow(x, eras=eras, method=method, nan_policy="omit")
+        close(got, expected, 1e-12 * max(1.0, float(np.nanmax(np.abs(expected), initial=0))))
+    close(nk.power(x, 1.5, nan_policy="omit"), ref.power(x, 1.5, nan_policy="omit"))
+    stakes = rng.random(x.shape[1]) * (rng.random(x.shape[1]) < 0.8)
+    stakes[0] += 0.5
+    close(
+        nk.stake_weight(x, stakes, nan_policy="omit"),
+        ref.stake_weight(x, stakes, nan_policy="omit"),
+    )

@@ -153,6 +153,18 @@ def check_finite(lab: Labeled, name: str, values: np.ndarray | None = None) -> N
         )
 
 
+def check_no_nan(lab: Labeled, name: str, hint: str) -> None:
+    """ValueError naming the argument, the NaN count and the first column with NaN."""
+    if lab.values.dtype.kind != "f":
+        return
+    count, first_col = _core.count_nonfinite(as_kernel_matrix(lab.values), True)
+    if count:
+        raise ValueError(
+            f"{name}: contains {count} NaN value(s); first in column "
+            f"{column_name(lab, int(first_col))!r} ({hint})"
+        )
+
+
 def check_rows(name: str, n: int, expected: int, expected_name: str) -> None:
     if n != expected:
         raise ValueError(f"length mismatch: {name} has {n} rows but {expected_name} has {expected}")

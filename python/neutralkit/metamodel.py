@@ -244,7 +244,7 @@ def _check_no_inf(lab: Labeled, values: np.ndarray, name: str) -> None:
 def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
     """Per-era uniform ranks ``(r - 0.5) / n`` of each column of an (n x k) array."""
     eras = None if er.n_eras == 1 else _row_labels(er)
-    out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads)
+    out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads, nan_policy="omit")
     return np.asarray(out, dtype=np.float64)
 
 
@@ -330,6 +330,7 @@ def stake_weighted_metamodel(
     eras: Any = None,
     method: str = "average",
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""The seed's stake-weighted metamodel, era by era.
 
@@ -353,19 +354,35 @@ def stake_weighted_metamodel(
     n_threads : int, optional
         Threads of the ranking kernel (default: all cores); the result does not depend
         on it.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN or infinite predictions raise ``ValueError``. ``"omit"``: NaN
+        marks a missing prediction (infinity is still refused): each user is ranked over
+        its own rows, each row averages the ranks of the users present there (stakes
+        renormalized over them), and the result is ranked over the rows where it is
+        defined (NaN where no user of positive stake has a value), as :func:`mmc` builds
+        its metamodels under "omit".
 
     Returns
     -------
     Series (indexed like ``preds``) or 1-D array, in row order: uniform ranks in (0, 1).
     """
+    omit = _nan_policy_of(nan_policy)
     method = _method_of(method)
-    lab, values = _preds_of(preds)
+    lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    weights = _bag_weights(np.ones((1, len(users)), dtype=bool), _stakes_of(stakes, users))
+    stake_values = _stakes_of(stakes, users)
+    weights = _bag_weights(np.ones((1, len(users)), dtype=bool), stake_values)
     er = _eras_of(eras, lab.n_rows)
     threads = n_threads_of(n_threads)
-    ranks = _UserRanks(values, er, method, threads)
-    out = _uniform_rank(ranks.weighted(weights), er, method, threads)[:, 0]
+    if omit and values.dtype.kind == "f" and np.isnan(values).any():
+        out = np.full(lab.n_rows, np.nan)
+        for e in range(er.n_eras):
+            rows = er.order[er.offsets[e] : er.offsets[e + 1]]
+            meta = _PresentRanks(np.asarray(values[rows], dtype=np.float64), method)
+            out[rows] = _rank_present(meta.metamodel(stake_values), method)
+    else:
+        ranks = _UserRanks(values, er, method, threads)
+        out = _uniform_rank(ranks.weighted(weights), er, method, threads)[:, 0]
     if lab.index is not None:
         return pd.Series(out, index=lab.index, name="metamodel")
     return out
@@ -538,7 +555,7 @@ def _rank_present(x: np.ndarray, method: str) -> np.ndarray:
     out = np.full(len(x), np.nan)
     ok = ~np.isnan(x)
     if ok.any():
-        out[ok] = scoring.rank(x[ok], method=method, n_threads=1)
+        out[ok] = scoring.rank(x[ok], method=method, n_threads=1, nan_policy="omit")
     return out
 
 

@@ -11,6 +11,8 @@ order.
 the argument, the count and the first column; ``"omit"`` scores each prediction column
 on its own rows where it and the other row-wise inputs are not NaN, exactly as if it had
 been scored alone on those rows (a column-era left with fewer than 2 rows scores NaN).
+For the transforms, ``"omit"`` ranks each column over its own non-NaN rows and leaves
+NaN as NaN (pandas' behaviour).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ._validate import (
     as_float64,
     as_kernel_matrix,
     check_finite,
+    check_no_nan,
     check_rows,
     eras_of,
     labeled,
@@ -243,7 +246,14 @@ def _setup(
 # ------------------------------------------------------------------ row-wise transforms
 
 
-def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None) -> Any:
+def rank(
+    x: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
+) -> Any:
     r"""Uniform rank of each column within each era.
 
     .. math:: u = (r - 0.5) / n
@@ -254,8 +264,8 @@ def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: int | 
     Parameters
     ----------
     x : array-like, Series or DataFrame, shape (n,) or (n, m)
-        Values to rank (int8..int64, float32 or float64). NaN stays NaN and is not
-        counted.
+        Values to rank (int8..int64, float32 or float64; infinities rank as the
+        largest or smallest values).
     eras : array-like, optional
         One era label per row (any order). ``None``: one era.
     method : {"average", "first", "ordinal"}
@@ -264,16 +274,25 @@ def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: int | 
     n_threads : int, optional
         Threads over (era, column) tasks (default: all cores); the result does not
         depend on it.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in ``x`` raises ValueError (with the count and the first
+        column). ``"omit"``: each column is ranked over its own non-NaN rows of the
+        era, and NaN stays NaN (pandas' behaviour).
 
     Returns
     -------
     float64 values in (0, 1), the same kind, shape and row order as ``x``.
     """
-    return _rank_transform(x, eras, method, False, 1.0, n_threads)
+    return _rank_transform(x, eras, method, False, 1.0, n_threads, nan_policy)
 
 
 def gaussianize(
-    x: Any, *, eras: Any = None, method: str = "average", n_threads: int | None = None
+    x: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Gaussian score of the uniform rank of each column within each era.
 
@@ -286,15 +305,21 @@ def gaussianize(
     -------
     float64 values, the same kind, shape and row order as ``x``.
     """
-    return _rank_transform(x, eras, method, True, 1.0, n_threads)
+    return _rank_transform(x, eras, method, True, 1.0, n_threads, nan_policy)
+
+
+_OMIT_HINT = "pass nan_policy='omit' to leave NaN as NaN"
 
 
 def _rank_transform(
-    x: Any, eras: Any, method: str, gaussian: bool, p: float, n_threads: Any
+    x: Any, eras: Any, method: str, gaussian: bool, p: float, n_threads: Any, nan_policy: Any
 ) -> Any:
     code = _method_code(method)
+    policy = _nan_policy(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(x, "x")
+    if policy == "raise":
+        check_no_nan(lab, "x", f"{_OMIT_HINT}, each column ranked over its other rows")
     er = eras_of(eras, lab.n_rows)
     out = _core.rank_columns(
         as_kernel_matrix(lab.values), er.order, er.offsets, code, gaussian, p, threads
@@ -302,7 +327,9 @@ def _rank_transform(
     return lab.wrap_rows(out)
 
 
-def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
+def power(
+    x: Any, p: float = 1.5, *, n_threads: int | None = None, nan_policy: str = "raise"
+) -> Any:
     r"""Signed power, element-wise.
 
     .. math:: \operatorname{sign}(x)\,|x|^p
@@ -310,9 +337,13 @@ def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
     Parameters
     ----------
     x : array-like, Series or DataFrame
-        Any real dtype; NaN stays NaN.
+        Any real dtype.
     p : float
         Exponent, finite and > 0 (1.5 is the official "p15").
+    n_threads : int, optional
+        Threads over columns (default: all cores).
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in ``x`` raises ValueError. ``"omit"``: NaN stays NaN.
 
     Returns
     -------
@@ -322,8 +353,11 @@ def power(x: Any, p: float = 1.5, *, n_threads: int | None = None) -> Any:
         raise TypeError(f"p: expected a positive number, got {p!r}")
     if not (np.isfinite(p) and p > 0):
         raise ValueError(f"p: expected a finite number > 0, got {p!r}")
+    policy = _nan_policy(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(x, "x")
+    if policy == "raise":
+        check_no_nan(lab, "x", _OMIT_HINT)
     out = _core.signed_power(as_kernel_matrix(lab.values), float(p), threads)
     return lab.wrap_rows(out)
 
@@ -597,12 +631,13 @@ def neutral_contribution(
 # ----------------------------------------------------------------------- metamodel
 
 
-def stake_weight(preds: Any, stakes: Any) -> Any:
+def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     r"""Stake-weighted average of prediction columns (official ``stake_weight``).
 
     .. math:: M = \frac{\sum_j s_j\, p_j}{\sum_j s_j}
 
-    No ranking (the seed's metamodel ranks first; see neutralkit.metamodel).
+    No ranking (the seed's metamodel ranks first; see neutralkit.metamodel). One
+    matrix-vector product (BLAS), so there is no ``n_threads``.
 
     Parameters
     ----------
@@ -610,11 +645,16 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
     stakes : Series indexed by column names of ``preds`` (only those columns are used),
         or an array of m stakes aligned with the columns. Non-negative, finite, with a
         positive sum.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in the used columns of ``preds`` raises ValueError. ``"omit"``:
+        each row averages the columns that have a value there, the stakes renormalized
+        over them (NaN if none of positive stake has). Infinity is refused either way.
 
     Returns
     -------
     Series with the index of ``preds`` (1-D array for NumPy input).
     """
+    policy = _nan_policy(nan_policy)
     lab = labeled(preds, "preds")
     columns = lab.column_labels()
     if isinstance(stakes, pd.Series):
@@ -646,12 +686,21 @@ def stake_weight(preds: Any, stakes: Any) -> Any:
     if not total > 0:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
     used = as_float64(lab.values[:, positions])
-    if not np.all(np.isfinite(used)):
-        bad = np.flatnonzero(~np.isfinite(used).all(axis=0))[0]
+    refused = np.isinf(used) if policy == "omit" else ~np.isfinite(used)
+    if refused.any():
+        bad = np.flatnonzero(refused.any(axis=0))[0]
+        what = "infinite" if policy == "omit" else "NaN or infinite"
         raise ValueError(
-            f"preds: contains NaN or infinite values; first in column {columns[positions[bad]]!r}"
+            f"preds: contains {int(refused.sum())} {what} value(s); first in column "
+            f"{columns[positions[bad]]!r}"
         )
-    out = (used @ w) / total
+    present = ~np.isnan(used)
+    if present.all():
+        out = (used @ w) / total
+    else:
+        den = present @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(den > 0, (np.where(present, used, 0.0) @ w) / den, np.nan)
     if lab.kind == "ndarray":
         return out
     return pd.Series(out, index=lab.index)

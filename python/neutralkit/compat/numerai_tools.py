@@ -189,7 +189,7 @@ def validate_indices(live_targets: pd.Series, predictions: pd.Series) -> None:
 def _rank_values(values: np.ndarray, method: str) -> np.ndarray:
     """Uniform ranks (rank - 0.5) / count of each column; NaN stays NaN."""
     if method in ("average", "first"):
-        return _scoring.rank(values, method=method, n_threads=N_THREADS)
+        return _scoring.rank(values, method=method, n_threads=N_THREADS, nan_policy="omit")
     frame = pd.DataFrame(values)
     return ((frame.rank(method=method) - 0.5) / frame.count()).to_numpy()
 
@@ -357,8 +357,8 @@ def tie_broken_rank_correlation(target: pd.Series, predictions: pd.Series) -> fl
 def spearman_correlation(target: pd.Series, predictions: pd.Series) -> float:
     """Spearman correlation, after :func:`validate_indices`."""
     validate_indices(target, predictions)
-    a = _scoring.rank(target.to_numpy(np.float64), n_threads=N_THREADS)
-    b = _scoring.rank(predictions.to_numpy(np.float64), n_threads=N_THREADS)
+    a = _scoring.rank(target.to_numpy(np.float64), n_threads=N_THREADS, nan_policy="omit")
+    b = _scoring.rank(predictions.to_numpy(np.float64), n_threads=N_THREADS, nan_policy="omit")
     return _pearson_1d(a, b)
 
 

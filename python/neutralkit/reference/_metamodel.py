@@ -95,13 +95,28 @@ def stake_weighted_metamodel(
     eras: Any = None,
     method: str = "average",
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
-    """Per era: rank every user, weighted mean with stakes / sum(stakes), rank again."""
+    """Per era: rank every user, weighted mean with stakes / sum(stakes), rank again.
+
+    Under nan_policy="omit": each user ranked over its own rows, each row the weighted
+    mean over the users present, ranked over the rows where it is defined.
+    """
     frame = _frame(preds)
     stake_values = _stakes(stakes, frame.columns)
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
+    if nan_policy == "raise" and frame.isna().to_numpy().any():
+        raise ValueError("preds: contains NaN")
     out = np.empty(len(frame))
+    users = frame.columns
     for _, rows in _era_groups(len(frame), eras):
         era_preds = frame.iloc[rows].reset_index(drop=True)
+        if nan_policy == "omit":
+            members = np.arange(len(users))
+            meta = _metamodel_present(era_preds, users, stake_values, members, method)
+            out[rows] = _uniform_present(meta, method).to_numpy()
+            continue
         meta = _metamodel_of(era_preds, stake_values, method)
         out[rows] = _uniform(meta, method).to_numpy()
     if isinstance(preds, (pd.DataFrame, pd.Series)):

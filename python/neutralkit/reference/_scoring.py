@@ -62,9 +62,24 @@ def _pandas_method(method: str) -> str:
     return {"average": "average", "first": "first", "ordinal": "first"}[method]
 
 
-def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None) -> Any:
-    """(pandas rank - 0.5) / count, per era and column."""
+def _refuse_nan(df: pd.DataFrame, nan_policy: str) -> None:
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
+    if nan_policy == "raise" and df.isna().to_numpy().any():
+        raise ValueError("x: contains NaN value(s)")
+
+
+def rank(
+    x: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: Any = None,
+    nan_policy: str = "raise",
+) -> Any:
+    """(pandas rank - 0.5) / count, per era and column (NaN stays NaN under "omit")."""
     df, wrap = _frame(x)
+    _refuse_nan(df, nan_policy)
     out = df.copy()
     for _, rows in _era_groups(eras, len(df)):
         block = df.iloc[rows]
@@ -74,14 +89,23 @@ def rank(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = 
     return wrap(out)
 
 
-def gaussianize(x: Any, *, eras: Any = None, method: str = "average", n_threads: Any = None) -> Any:
+def gaussianize(
+    x: Any,
+    *,
+    eras: Any = None,
+    method: str = "average",
+    n_threads: Any = None,
+    nan_policy: str = "raise",
+) -> Any:
     """scipy.special.ndtri of the uniform rank."""
-    df, wrap = _frame(rank(pd.DataFrame(_frame(x)[0]), eras=eras, method=method))
+    frame, wrap = _frame(x)
+    df, _ = _frame(rank(frame, eras=eras, method=method, nan_policy=nan_policy))
     return wrap(df.apply(lambda c: ndtri(c.to_numpy())))
 
 
-def power(x: Any, p: float = 1.5, *, n_threads: Any = None) -> Any:
+def power(x: Any, p: float = 1.5, *, n_threads: Any = None, nan_policy: str = "raise") -> Any:
     df, wrap = _frame(x)
+    _refuse_nan(df, nan_policy)
     return wrap(np.sign(df) * np.abs(df) ** p)
 
 
@@ -261,11 +285,17 @@ def neutral_contribution(
     return _per_column(score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers)
 
 
-def stake_weight(preds: Any, stakes: Any) -> Any:
+def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
+    """sum_j s_j p_j / sum_j s_j; under "omit", over the columns present in each row."""
     df = preds if isinstance(preds, pd.DataFrame) else pd.DataFrame(np.asarray(preds))
     s = stakes if isinstance(stakes, pd.Series) else pd.Series(np.asarray(stakes), index=df.columns)
     s = s.astype(np.float64)
     if s.isna().any() or (s < 0).any() or s.sum() == 0:
         raise ValueError("stakes: bad stakes")
-    out = (df[s.index].astype(np.float64) * s).sum(axis=1, skipna=False) / s.sum()
+    used = df[s.index].astype(np.float64)
+    _refuse_nan(used, nan_policy)
+    if np.isinf(used.to_numpy()).any():
+        raise ValueError("preds: infinite value(s)")
+    den = used.notna().mul(s, axis=1).sum(axis=1)
+    out = used.mul(s, axis=1).sum(axis=1, skipna=True) / den.where(den > 0)
     return out if isinstance(preds, pd.DataFrame) else out.to_numpy()
