@@ -45,9 +45,16 @@ auto dispatch_matrix(const py::array& a, F&& f) {
     throw py::type_error("internal: unsupported dtype " + std::string(py::str(a.dtype())));
 }
 
-// A C-contiguous int64 array (era order and offsets come from NumPy as such).
-inline const std::int64_t* int64_data(const py::array_t<std::int64_t, py::array::c_style>& a) {
-    return a.data();
+// Era order and offsets come from NumPy as C-contiguous int64 arrays.
+using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
+
+// The kernels' view of the eras: rows of era e are order[offsets[e] .. offsets[e + 1]).
+inline neutralkit::EraIndex era_index(const Int64Array& order, const Int64Array& offsets) {
+    neutralkit::EraIndex idx;
+    idx.order = order.data();
+    idx.offsets = offsets.data();
+    idx.n_eras = static_cast<Index>(offsets.size()) - 1;
+    return idx;
 }
 
 }  // namespace nk_bind

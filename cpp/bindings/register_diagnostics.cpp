@@ -8,17 +8,14 @@ namespace py = pybind11;
 namespace nk = neutralkit;
 
 void register_diagnostics(py::module_& m) {
-    using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
+    using nk_bind::Int64Array;
     m.def(
         "feature_correlations",
         [](const py::array_t<double>& preds, const py::array& x, const Int64Array& order,
            const Int64Array& offsets, int n_threads) {
             if (preds.ndim() != 2 || x.ndim() != 2 || preds.shape(0) != x.shape(0))
                 throw py::value_error("internal: preds and x must be 2-D with equal rows");
-            nk::EraIndex idx;
-            idx.order = order.data();
-            idx.offsets = offsets.data();
-            idx.n_eras = static_cast<nk::Index>(offsets.size()) - 1;
+            const auto idx = nk_bind::era_index(order, offsets);
             py::array_t<double> out({static_cast<py::ssize_t>(idx.n_eras), preds.shape(1),
                                      x.shape(1)});
             double* out_ptr = out.mutable_data();

@@ -9,16 +9,9 @@ namespace py = pybind11;
 namespace nk = neutralkit;
 
 namespace {
-using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
+using nk_bind::Int64Array;
+using nk_bind::era_index;
 using DoubleArray = py::array_t<double, py::array::c_style>;
-
-nk::EraIndex era_index(const Int64Array& order, const Int64Array& offsets) {
-    nk::EraIndex idx;
-    idx.order = order.data();
-    idx.offsets = offsets.data();
-    idx.n_eras = static_cast<nk::Index>(offsets.size()) - 1;
-    return idx;
-}
 
 template <class C>
 py::array rank_codes_as(const py::array& x, const nk::EraIndex& idx, int method,

@@ -12,15 +12,8 @@ namespace nk = neutralkit;
 
 namespace {
 
-using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
-
-nk::EraIndex era_index(const Int64Array& order, const Int64Array& offsets) {
-    nk::EraIndex idx;
-    idx.order = order.data();
-    idx.offsets = offsets.data();
-    idx.n_eras = static_cast<nk::Index>(offsets.size()) - 1;
-    return idx;
-}
+using nk_bind::Int64Array;
+using nk_bind::era_index;
 
 nk::NeutralizeOptions options(bool intercept, bool standardize, int method, double rcond,
                               double min_pivot, int n_threads) {

@@ -10,16 +10,9 @@ namespace nk = neutralkit;
 
 namespace {
 
-using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
+using nk_bind::Int64Array;
+using nk_bind::era_index;
 using Float64Vector = py::array_t<double, py::array::c_style>;
-
-nk::EraIndex era_index(const Int64Array& order, const Int64Array& offsets) {
-    nk::EraIndex idx;
-    idx.order = order.data();
-    idx.offsets = offsets.data();
-    idx.n_eras = static_cast<nk::Index>(offsets.size()) - 1;
-    return idx;
-}
 
 nk::RankTransform rank_transform(int method, bool gaussian, double power) {
     nk::RankTransform tr;
