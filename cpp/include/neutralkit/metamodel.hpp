@@ -21,10 +21,10 @@ namespace neutralkit {
 // columns and then only needs products of the ranks with a few vectors, so a 2-byte code
 // per value is all it has to keep (a quarter of the memory of doubles), and the sums can
 // scale by 1 / (2 n) once. Reading the columns is part of the hot spot: a task takes a
-// block of columns of one era that fills a cache line of a C-order input (aligned to the
-// line, so no line is read twice), copies it row by row into a contiguous tile with rows
-// prefetched ahead (a column read straight from a C-order array misses the cache on
-// every row), then sorts each tile column.
+// block of columns of one era that fills a cache line of a C-order input (blocks start
+// on a line boundary, so with line-aligned rows no line is read twice), copies it row by
+// row into a contiguous tile with rows prefetched ahead (a column read straight from a
+// C-order array misses the cache on every row), then sorts each tile column.
 template <class T, class C>
 void rank_code_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod method,
                      int n_threads, C* codes_t) {
