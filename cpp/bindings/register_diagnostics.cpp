@@ -16,8 +16,8 @@ void register_diagnostics(py::module_& m) {
             if (preds.ndim() != 2 || x.ndim() != 2 || preds.shape(0) != x.shape(0))
                 throw py::value_error("internal: preds and x must be 2-D with equal rows");
             const auto idx = nk_bind::era_index(order, offsets);
-            py::array_t<double> out({static_cast<py::ssize_t>(idx.n_eras), preds.shape(1),
-                                     x.shape(1)});
+            py::array_t<double> out(
+                {static_cast<py::ssize_t>(idx.n_eras), preds.shape(1), x.shape(1)});
             double* out_ptr = out.mutable_data();
             const auto pv = nk_bind::strided_view<double>(preds);
             nk_bind::dispatch_matrix(x, [&](auto xv) {

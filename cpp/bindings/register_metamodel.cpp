@@ -9,13 +9,12 @@ namespace py = pybind11;
 namespace nk = neutralkit;
 
 namespace {
-using nk_bind::Int64Array;
 using nk_bind::era_index;
+using nk_bind::Int64Array;
 using DoubleArray = py::array_t<double, py::array::c_style>;
 
 template <class C>
-py::array rank_codes_as(const py::array& x, const nk::EraIndex& idx, int method,
-                        int n_threads) {
+py::array rank_codes_as(const py::array& x, const nk::EraIndex& idx, int method, int n_threads) {
     py::array_t<C> out({x.shape(1), x.shape(0)});
     C* out_ptr = out.mutable_data();
     nk_bind::dispatch_matrix(x, [&](auto xv) {
@@ -76,7 +75,7 @@ void register_metamodel(py::module_& m) {
                 return line_dots_as<std::uint32_t>(codes, idx, v.data(), n_threads);
             throw py::type_error("internal: codes must be uint16 or uint32");
         },
-        py::arg("codes").noconvert(), py::arg("order").noconvert(),
-        py::arg("offsets").noconvert(), py::arg("v").noconvert(), py::arg("n_threads"),
+        py::arg("codes").noconvert(), py::arg("order").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("v").noconvert(), py::arg("n_threads"),
         "Per era, the sums over its rows of codes[j, row] * v[row]: an (eras x cols) array.");
 }

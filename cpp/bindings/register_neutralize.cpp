@@ -12,8 +12,8 @@ namespace nk = neutralkit;
 
 namespace {
 
-using nk_bind::Int64Array;
 using nk_bind::era_index;
+using nk_bind::Int64Array;
 
 nk::NeutralizeOptions options(bool intercept, bool standardize, int method, double rcond,
                               double min_pivot, int n_threads) {
@@ -78,7 +78,8 @@ void register_neutralize(py::module_& m) {
         "Residuals (P x n x m) of y on [x, 1] per era, and the path each era took.");
 
     py::class_<Factorization>(m, "Factorization")
-        .def_property_readonly("paths", [](const Factorization& f) { return path_array(f.paths()); })
+        .def_property_readonly("paths",
+                               [](const Factorization& f) { return path_array(f.paths()); })
         .def(
             "transform",
             [](const Factorization& f, const py::array& x, const py::array_t<double>& y,
@@ -104,8 +105,8 @@ void register_neutralize(py::module_& m) {
 
     m.def(
         "factorize",
-        [](const py::array& x, const Int64Array& order, const Int64Array& offsets,
-           bool intercept, int method, double rcond, double min_pivot, int n_threads) {
+        [](const py::array& x, const Int64Array& order, const Int64Array& offsets, bool intercept,
+           int method, double rcond, double min_pivot, int n_threads) {
             Factorization f;
             f.intercept = intercept;
             const auto idx = era_index(order, offsets);

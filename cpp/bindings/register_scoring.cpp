@@ -10,8 +10,8 @@ namespace nk = neutralkit;
 
 namespace {
 
-using nk_bind::Int64Array;
 using nk_bind::era_index;
+using nk_bind::Int64Array;
 using Float64Vector = py::array_t<double, py::array::c_style>;
 
 nk::RankTransform rank_transform(int method, bool gaussian, double power) {
@@ -28,7 +28,8 @@ py::array_t<double> matrix(py::ssize_t rows, py::ssize_t cols) {
 
 void check_vector(const Float64Vector& v, const py::array& x, const char* name) {
     if (v.ndim() != 1 || v.shape(0) != x.shape(0))
-        throw py::value_error(std::string("internal: ") + name + " must be 1-D with one value per row");
+        throw py::value_error(std::string("internal: ") + name +
+                              " must be 1-D with one value per row");
 }
 
 }  // namespace
@@ -38,7 +39,8 @@ void register_scoring(py::module_& m) {
         "ndtri",
         [](const Float64Vector& p) {
             Float64Vector out(p.shape(0));
-            for (py::ssize_t i = 0; i < p.shape(0); ++i) out.mutable_data()[i] = nk::ndtri(p.data()[i]);
+            for (py::ssize_t i = 0; i < p.shape(0); ++i)
+                out.mutable_data()[i] = nk::ndtri(p.data()[i]);
             return out;
         },
         py::arg("p").noconvert(), "Inverse standard normal CDF, element-wise (for tests).");
@@ -80,8 +82,8 @@ void register_scoring(py::module_& m) {
 
     m.def(
         "prepare_target",
-        [](const Float64Vector& t, const Int64Array& order, const Int64Array& offsets,
-           int mode, double power) {
+        [](const Float64Vector& t, const Int64Array& order, const Int64Array& offsets, int mode,
+           double power) {
             Float64Vector out(t.shape(0));
             double* out_ptr = out.mutable_data();
             const double* t_ptr = t.data();
@@ -89,8 +91,7 @@ void register_scoring(py::module_& m) {
             {
                 // Safe: read-only input, private output.
                 py::gil_scoped_release release;
-                nk::prepare_target(t_ptr, idx, static_cast<nk::TargetMode>(mode), power,
-                                   out_ptr);
+                nk::prepare_target(t_ptr, idx, static_cast<nk::TargetMode>(mode), power, out_ptr);
             }
             return out;
         },
@@ -131,14 +132,13 @@ void register_scoring(py::module_& m) {
             nk_bind::dispatch_matrix(x, [&](auto xv) {
                 // Safe: read-only inputs, private output.
                 py::gil_scoped_release release;
-                nk::rank_correlation_columns(xv, y_ptr, idx, tr, top_bottom, n_threads,
-                                             out_ptr);
+                nk::rank_correlation_columns(xv, y_ptr, idx, tr, top_bottom, n_threads, out_ptr);
             });
             return out;
         },
         py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("order").noconvert(),
-        py::arg("offsets").noconvert(), py::arg("method"), py::arg("gaussian"),
-        py::arg("power"), py::arg("top_bottom"), py::arg("n_threads"),
+        py::arg("offsets").noconvert(), py::arg("method"), py::arg("gaussian"), py::arg("power"),
+        py::arg("top_bottom"), py::arg("n_threads"),
         "Per-era Pearson of the transformed rank of each column with y.");
 
     m.def(
@@ -159,8 +159,8 @@ void register_scoring(py::module_& m) {
             nk_bind::dispatch_matrix(p, [&](auto pv) {
                 // Safe: read-only inputs, private output.
                 py::gil_scoped_release release;
-                nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads,
-                                         out_ptr, tr_ptr);
+                nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads, out_ptr,
+                                         tr_ptr);
             });
             return out;
         },

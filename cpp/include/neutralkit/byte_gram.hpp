@@ -31,7 +31,8 @@ struct ByteColumns {
     std::vector<std::uint8_t> data;
 
     ByteColumns(Index n, Index k)
-        : cols(k), stride((n + 31) / 32 * 32),
+        : cols(k),
+          stride((n + 31) / 32 * 32),
           data(static_cast<std::size_t>((k + 2) / 3 * 3 * ((n + 31) / 32 * 32)), 0) {}
 
     std::uint8_t* col(Index j) { return data.data() + j * stride; }
@@ -69,45 +70,46 @@ inline Eigen::MatrixXd byte_gram(const ByteColumns& b, int max_value) {
     // column block at or after it streams past, three columns at a time (those in L1).
     const Index width = std::max<Index>(3, (262144 / b.stride) / 3 * 3);
     for (Index w0 = 0; w0 < kp; w0 += width)
-    for (Index a0 = w0; a0 < kp; a0 += 3) {
-        const std::uint8_t *pa0 = b.col(a0), *pa1 = b.col(a0 + 1), *pa2 = b.col(a0 + 2);
-        for (Index b0 = w0; b0 <= a0 && b0 < w0 + width; b0 += 3) {
-            const std::uint8_t *pb0 = b.col(b0), *pb1 = b.col(b0 + 1), *pb2 = b.col(b0 + 2);
-            __m256i acc32[9];
-            for (auto& v : acc32) v = _mm256_setzero_si256();
-            for (Index s0 = 0; s0 < steps; s0 += group) {
-                const Index s1 = std::min(steps, s0 + group);
-                __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c10 = c00,
-                        c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
-                for (Index s = s0; s < s1; ++s) {
-                    const auto at = [s](const std::uint8_t* p) {
-                        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * s));
-                    };
-                    const __m256i x0 = at(pa0), x1 = at(pa1), x2 = at(pa2);
-                    const __m256i y0 = at(pb0), y1 = at(pb1), y2 = at(pb2);
-                    c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(x0, y0));
-                    c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(x0, y1));
-                    c02 = _mm256_add_epi16(c02, _mm256_maddubs_epi16(x0, y2));
-                    c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(x1, y0));
-                    c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(x1, y1));
-                    c12 = _mm256_add_epi16(c12, _mm256_maddubs_epi16(x1, y2));
-                    c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(x2, y0));
-                    c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(x2, y1));
-                    c22 = _mm256_add_epi16(c22, _mm256_maddubs_epi16(x2, y2));
+        for (Index a0 = w0; a0 < kp; a0 += 3) {
+            const std::uint8_t *pa0 = b.col(a0), *pa1 = b.col(a0 + 1), *pa2 = b.col(a0 + 2);
+            for (Index b0 = w0; b0 <= a0 && b0 < w0 + width; b0 += 3) {
+                const std::uint8_t *pb0 = b.col(b0), *pb1 = b.col(b0 + 1), *pb2 = b.col(b0 + 2);
+                __m256i acc32[9];
+                for (auto& v : acc32) v = _mm256_setzero_si256();
+                for (Index s0 = 0; s0 < steps; s0 += group) {
+                    const Index s1 = std::min(steps, s0 + group);
+                    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c10 = c00,
+                            c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
+                    for (Index s = s0; s < s1; ++s) {
+                        const auto at = [s](const std::uint8_t* p) {
+                            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * s));
+                        };
+                        const __m256i x0 = at(pa0), x1 = at(pa1), x2 = at(pa2);
+                        const __m256i y0 = at(pb0), y1 = at(pb1), y2 = at(pb2);
+                        c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(x0, y0));
+                        c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(x0, y1));
+                        c02 = _mm256_add_epi16(c02, _mm256_maddubs_epi16(x0, y2));
+                        c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(x1, y0));
+                        c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(x1, y1));
+                        c12 = _mm256_add_epi16(c12, _mm256_maddubs_epi16(x1, y2));
+                        c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(x2, y0));
+                        c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(x2, y1));
+                        c22 = _mm256_add_epi16(c22, _mm256_maddubs_epi16(x2, y2));
+                    }
+                    const __m256i c[9] = {c00, c01, c02, c10, c11, c12, c20, c21, c22};
+                    for (int q = 0; q < 9; ++q)
+                        acc32[q] = _mm256_add_epi32(acc32[q], _mm256_madd_epi16(c[q], ones));
                 }
-                const __m256i c[9] = {c00, c01, c02, c10, c11, c12, c20, c21, c22};
-                for (int q = 0; q < 9; ++q)
-                    acc32[q] = _mm256_add_epi32(acc32[q], _mm256_madd_epi16(c[q], ones));
-            }
-            for (int i = 0; i < 3; ++i) {
-                for (int j = 0; j < 3; ++j) {
-                    const Index r = a0 + i, c = b0 + j;
-                    if (r < k && c < k && c <= r)
-                        g(r, c) = g(c, r) = static_cast<double>(horizontal_sum(acc32[3 * i + j]));
+                for (int i = 0; i < 3; ++i) {
+                    for (int j = 0; j < 3; ++j) {
+                        const Index r = a0 + i, c = b0 + j;
+                        if (r < k && c < k && c <= r)
+                            g(r, c) = g(c, r) =
+                                static_cast<double>(horizontal_sum(acc32[3 * i + j]));
+                    }
                 }
             }
         }
-    }
 #else
     (void)b;
     (void)max_value;

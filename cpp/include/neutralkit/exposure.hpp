@@ -116,7 +116,8 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             constexpr Index kFlushRows = 1 << 16;
             std::vector<std::int64_t> isum(static_cast<std::size_t>(kc), 0);
             std::vector<std::int64_t> isq(static_cast<std::size_t>(kc), 0);
-            std::vector<Acc> asum(static_cast<std::size_t>(kc), 0), asq(static_cast<std::size_t>(kc), 0);
+            std::vector<Acc> asum(static_cast<std::size_t>(kc), 0),
+                asq(static_cast<std::size_t>(kc), 0);
             // Few prediction columns: stream the rows once, accumulating the cross
             // products directly instead of materializing the block for a GEMM.
             const bool fused = m <= kFusedMaxCols;
@@ -161,8 +162,8 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             for (Index j = 0; j < kc; ++j) {
                 const auto sj = static_cast<std::size_t>(j);
                 // n * Sxx - Sx^2 = n * (centred sum of squares), exact in 128 bits.
-                const Wide num = static_cast<Wide>(n) * isq[sj] -
-                                 static_cast<Wide>(isum[sj]) * isum[sj];
+                const Wide num =
+                    static_cast<Wide>(n) * isq[sj] - static_cast<Wide>(isum[sj]) * isum[sj];
                 constant[sj] = num == 0 ? 1 : 0;
                 mean[sj] = static_cast<double>(isum[sj]) / static_cast<double>(n);
                 ss[sj] = static_cast<double>(num) / static_cast<double>(n);
@@ -171,11 +172,13 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             std::vector<double> sum(static_cast<std::size_t>(kc), 0.0);
             // spread[j] = max |x - x_first|: zero exactly when the column is constant
             // (finite inputs: x - y == 0 only if x == y). Branch-free, so it vectorizes.
-            std::vector<double> first(static_cast<std::size_t>(kc)), spread(static_cast<std::size_t>(kc), 0.0);
+            std::vector<double> first(static_cast<std::size_t>(kc)),
+                spread(static_cast<std::size_t>(kc), 0.0);
             {
                 const T* src0 = x.data + eras.row(e, 0) * x.row_stride + c0 * x.col_stride;
                 for (Index j = 0; j < kc; ++j)
-                    first[static_cast<std::size_t>(j)] = static_cast<double>(src0[j * x.col_stride]);
+                    first[static_cast<std::size_t>(j)] =
+                        static_cast<double>(src0[j * x.col_stride]);
             }
             double* sp = sum.data();
             double* fp = first.data();
@@ -200,9 +203,11 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
                 }
             }
             for (Index j = 0; j < kc; ++j)
-                constant[static_cast<std::size_t>(j)] = spread[static_cast<std::size_t>(j)] == 0.0 ? 1 : 0;
+                constant[static_cast<std::size_t>(j)] =
+                    spread[static_cast<std::size_t>(j)] == 0.0 ? 1 : 0;
             for (Index j = 0; j < kc; ++j)
-                mean[static_cast<std::size_t>(j)] = sum[static_cast<std::size_t>(j)] / static_cast<double>(n);
+                mean[static_cast<std::size_t>(j)] =
+                    sum[static_cast<std::size_t>(j)] / static_cast<double>(n);
             const Eigen::Map<const Eigen::RowVectorXd> mean_row(mean.data(), kc);
             block.rowwise() -= mean_row;
             const Eigen::RowVectorXd sq = block.colwise().squaredNorm();

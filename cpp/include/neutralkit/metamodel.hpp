@@ -53,8 +53,7 @@ void rank_code_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod
         double* tile = scratch.values.data();
         for (Index i = 0; i < n; ++i) {
             if (i + ahead < n)
-                __builtin_prefetch(&x.data[era_rows[i + ahead] * x.row_stride +
-                                           j0 * x.col_stride]);
+                __builtin_prefetch(&x.data[era_rows[i + ahead] * x.row_stride + j0 * x.col_stride]);
             const std::int64_t r = era_rows[i];
             for (Index c = 0; c < width; ++c) tile[c * n + i] = static_cast<double>(x(r, j0 + c));
         }
@@ -73,8 +72,8 @@ void rank_code_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod
 // line j of codes_t (cols x rows). Lines in parallel; each sum in row order within the
 // era, so the result does not depend on the thread count.
 template <class C>
-void code_line_dots(const C* codes_t, Index cols, Index rows, const EraIndex& eras,
-                    const double* v, int n_threads, double* out) {
+void code_line_dots(const C* codes_t, Index cols, Index rows, const EraIndex& eras, const double* v,
+                    int n_threads, double* out) {
     constexpr Index block = 64;
     const Index n_blocks = (cols + block - 1) / block;
     // Eras whose rows are consecutive (sorted data, or one era) skip the row lookups.

@@ -237,8 +237,7 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
 // until the final division, so the centred Gram matrix carries a single rounding.
 template <class T>
 Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                             const EraSolver& solver, const ColumnStats<T>& stats,
-                             bool intercept) {
+                             const EraSolver& solver, const ColumnStats<T>& stats, bool intercept) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     const double nn = static_cast<double>(n);
     if (stats.grid > 0.0) {
@@ -259,8 +258,8 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
         const bool bytes = byte_gram_available() && exact_sums && min_value >= 0.0 &&
                            max_value <= kByteGramMaxValue &&
                            nn * nn * shifted_abs * shifted_abs < 9.0e15;
-        const bool floats = is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 &&
-                            nn * nn * q_abs * q_abs < 9.0e15;
+        const bool floats =
+            is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 && nn * nn * q_abs * q_abs < 9.0e15;
         if (bytes || floats) {
             Eigen::MatrixXd g;
             if (bytes) {
@@ -270,8 +269,8 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
                 Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
                 RowMatrixXf chunk;
                 for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
-                    load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept,
-                               nullptr, chunk);
+                    load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, nullptr,
+                               chunk);
                     gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
                 }
                 g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
@@ -406,7 +405,8 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     const Eigen::MatrixXd scaled = xd * norms.asDiagonal();
     if (method == Method::Householder) {
         s.householder.compute(scaled);
-        const Eigen::MatrixXd r = s.householder.matrixQR().topRows(kk).triangularView<Eigen::Upper>();
+        const Eigen::MatrixXd r =
+            s.householder.matrixQR().topRows(kk).triangularView<Eigen::Upper>();
         if (detail::min_squared_diagonal(r) >= opt.min_pivot) {
             s.path = EraPath::Householder;
             return s;
@@ -514,8 +514,10 @@ void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatri
                 const double sd = detail::sample_std(col);
                 // No spread left in the era (constant predictions, or a residual that is
                 // zero up to rounding, e.g. k + 1 >= n): 0, not amplified rounding noise.
-                if (sd > detail::kNoSpread * detail::sample_std(yd.col(j))) col /= sd;
-                else col.setZero();
+                if (sd > detail::kNoSpread * detail::sample_std(yd.col(j)))
+                    col /= sd;
+                else
+                    col.setZero();
             }
         }
         double* base = out + static_cast<Index>(p) * n_total * m;
@@ -556,10 +558,10 @@ std::vector<EraSolver> factorize(const StridedMatrix<T>& x, const EraIndex& eras
 template <class T>
 void transform(const std::vector<EraSolver>& solvers, const StridedMatrix<T>& x,
                const StridedMatrix<double>& y, const EraIndex& eras,
-               const std::vector<double>& proportions, const NeutralizeOptions& opt,
-               double* out) {
+               const std::vector<double>& proportions, const NeutralizeOptions& opt, double* out) {
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        solve_era(solvers[static_cast<std::size_t>(e)], x, y, eras, e, proportions, opt, out, y.rows);
+        solve_era(solvers[static_cast<std::size_t>(e)], x, y, eras, e, proportions, opt, out,
+                  y.rows);
     });
 }
 

@@ -24,6 +24,7 @@ enum class RankMethod : int { Average = 0, First = 1 };
 // Inverse of the standard normal CDF, from Wichura's algorithm AS 241 (PPND16, Applied
 // Statistics 37, 1988): rational approximations in three regions, relative error about
 // 1e-16. ndtri(0) = -inf, ndtri(1) = +inf, NaN outside [0, 1].
+// clang-format off: the polynomials read as in the paper
 inline double ndtri(double p) {
     if (!(p >= 0.0 && p <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
     if (p == 0.0) return -std::numeric_limits<double>::infinity();
@@ -76,6 +77,7 @@ inline double ndtri(double p) {
     }
     return q < 0.0 ? -value : value;
 }
+// clang-format on
 
 // sign(x) |x|^p (NaN stays NaN, zero stays zero).
 inline double signed_power(double x, double p) {
@@ -324,8 +326,8 @@ private:
         narrow_words_.resize(c);
         for (std::size_t i = 0; i < c; ++i) {
             const double hi = std::min(top, std::floor((values_[i] - lowest) * scale));
-            narrow_words_[i] = (static_cast<std::uint32_t>(hi) << bits_) |
-                               static_cast<std::uint32_t>(i);
+            narrow_words_[i] =
+                (static_cast<std::uint32_t>(hi) << bits_) | static_cast<std::uint32_t>(i);
         }
         radix_sort<2>(narrow_words_, narrow_tmp_, hi_bits);
         return order_collisions(narrow_words_, kMaxCollide);
@@ -380,8 +382,8 @@ inline SortScratch& scratch() {
 
 // transform(code) for code in [0, 2 n) of every era (a per-era lookup table; entry 0 is
 // unused). Empty tables when the transform is cheap enough to evaluate directly.
-inline std::vector<std::vector<double>> rank_tables(const EraIndex& eras,
-                                                   const RankTransform& tr, int n_threads) {
+inline std::vector<std::vector<double>> rank_tables(const EraIndex& eras, const RankTransform& tr,
+                                                    int n_threads) {
     std::vector<std::vector<double>> tables(static_cast<std::size_t>(eras.n_eras));
     if (!tr.gaussian && tr.power == 1.0) return tables;
     parallel_for(eras.n_eras, n_threads, [&](Index e) {
@@ -413,8 +415,8 @@ void rank_columns(const StridedMatrix<T>& x, const EraIndex& eras, const RankTra
         const Index j = task % m;
         const Index n = eras.size(e);
         auto& sorted = detail::scratch().sort;
-        const Index count = sorted.sort(
-            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
+        const Index count =
+            sorted.sort(n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         if (count < n) {
             for (Index i = 0; i < n; ++i)

@@ -69,8 +69,8 @@ enum class TargetMode : int { Raw = 0, Center = 1, CenterPower = 2, Contribution
 // Per-era target preparation, out[row] for every row:
 //   Raw: t;  Center: t - mean;  CenterPower: signed_power(t - mean, power);
 //   Contribution: 4 t when every t of the era lies in [0, 1] (buckets to -2..2), centred.
-inline void prepare_target(const double* t, const EraIndex& eras, TargetMode mode,
-                           double power, double* out) {
+inline void prepare_target(const double* t, const EraIndex& eras, TargetMode mode, double power,
+                           double* out) {
     for (Index e = 0; e < eras.n_eras; ++e) {
         const Index n = eras.size(e);
         double scale = 1.0;
@@ -123,9 +123,9 @@ void pearson_columns(const StridedMatrix<T>& x, const double* y, const EraIndex&
 // transformed values (a stable sort: ties go by row order within the era) take part;
 // when 2 t >= n every row does.
 template <class T>
-void rank_correlation_columns(const StridedMatrix<T>& x, const double* y,
-                              const EraIndex& eras, const RankTransform& tr,
-                              Index top_bottom, int n_threads, double* out) {
+void rank_correlation_columns(const StridedMatrix<T>& x, const double* y, const EraIndex& eras,
+                              const RankTransform& tr, Index top_bottom, int n_threads,
+                              double* out) {
     const auto tables = rank_tables(eras, tr, n_threads);
     const Index m = x.cols;
     parallel_for(eras.n_eras * m, n_threads, [&](Index task) {
@@ -133,8 +133,8 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y,
         const Index j = task % m;
         const Index n = eras.size(e);
         auto& s = detail::scratch();
-        const Index count = s.sort.sort(
-            n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
+        const Index count =
+            s.sort.sort(n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         // x and y in sorted order, so a top/bottom selection is two contiguous ranges.
         std::vector<double> xs(static_cast<std::size_t>(count));
@@ -159,12 +159,12 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y,
 // transformed per era (fused, so the transformed matrix is never stored).
 template <class T>
 void contribution_columns(const StridedMatrix<T>& p, const double* mm, const double* t,
-                          const EraIndex& eras, Index top_bottom, int n_threads,
-                          double* out, const RankTransform* rank = nullptr) {
+                          const EraIndex& eras, Index top_bottom, int n_threads, double* out,
+                          const RankTransform* rank = nullptr) {
     const Index m = p.cols;
-    const auto tables = rank ? rank_tables(eras, *rank, n_threads)
-                             : std::vector<std::vector<double>>(
-                                   static_cast<std::size_t>(eras.n_eras));
+    const auto tables =
+        rank ? rank_tables(eras, *rank, n_threads)
+             : std::vector<std::vector<double>>(static_cast<std::size_t>(eras.n_eras));
     std::vector<double> mm_norm(static_cast<std::size_t>(eras.n_eras), 0.0);
     for (Index e = 0; e < eras.n_eras; ++e) {
         double s = 0.0;
@@ -186,20 +186,19 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         auto& s = detail::scratch();
         s.values.resize(static_cast<std::size_t>(n));
         if (rank) {
-            const Index count = s.sort.sort(
-                n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); });
+            const Index count =
+                s.sort.sort(n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); });
             const auto& table = tables[static_cast<std::size_t>(e)];
-            s.sort.for_each_code(rank->method, [&](Index, std::uint32_t pos,
-                                                   std::int64_t code) {
+            s.sort.for_each_code(rank->method, [&](Index, std::uint32_t pos, std::int64_t code) {
                 s.values[pos] = transformed(table, *rank, code, count, n);
             });
         } else {
             for (Index i = 0; i < n; ++i)
-                s.values[static_cast<std::size_t>(i)] =
-                    static_cast<double>(p(eras.row(e, i), j));
+                s.values[static_cast<std::size_t>(i)] = static_cast<double>(p(eras.row(e, i), j));
         }
         double pm = 0.0;
-        for (Index i = 0; i < n; ++i) pm += s.values[static_cast<std::size_t>(i)] * mm[eras.row(e, i)];
+        for (Index i = 0; i < n; ++i)
+            pm += s.values[static_cast<std::size_t>(i)] * mm[eras.row(e, i)];
         const double beta = pm / norm;
         for (Index i = 0; i < n; ++i)
             s.values[static_cast<std::size_t>(i)] -= mm[eras.row(e, i)] * beta;
