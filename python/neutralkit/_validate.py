@@ -153,6 +153,13 @@ def check_finite(lab: Labeled, name: str, values: np.ndarray | None = None) -> N
         )
 
 
+def nan_policy_of(nan_policy: Any) -> str:
+    """The validated nan_policy: "raise" or "omit"."""
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
+    return str(nan_policy)
+
+
 def check_no_nan(lab: Labeled, name: str, hint: str) -> None:
     """ValueError naming the argument, the NaN count and the first column with NaN."""
     if lab.values.dtype.kind != "f":

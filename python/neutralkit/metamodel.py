@@ -30,6 +30,7 @@ from ._validate import (
     eras_of,
     labeled,
     n_threads_of,
+    nan_policy_of,
 )
 
 __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
@@ -222,13 +223,6 @@ def _scale_of(scale: Any) -> float:
     return value
 
 
-def _nan_policy_of(nan_policy: Any) -> bool:
-    """True for "omit" (NaN allowed), False for "raise"."""
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
-    return nan_policy == "omit"
-
-
 def _check_no_inf(lab: Labeled, values: np.ndarray, name: str) -> None:
     """Under nan_policy="omit", NaN marks a missing value but infinity is still refused."""
     if values.dtype.kind == "f":
@@ -366,7 +360,7 @@ def stake_weighted_metamodel(
     -------
     Series (indexed like ``preds``) or 1-D array, in row order: uniform ranks in (0, 1).
     """
-    omit = _nan_policy_of(nan_policy)
+    omit = nan_policy_of(nan_policy) == "omit"
     method = _method_of(method)
     lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
@@ -464,7 +458,7 @@ def mmc(
     ``eras=None``: a Series indexed by user (the columns of ``preds``; 0..U-1 for NumPy
     input). Otherwise a DataFrame indexed by era label (sorted), one column per user.
     """
-    omit = _nan_policy_of(nan_policy)
+    omit = nan_policy_of(nan_policy) == "omit"
     method = _method_of(method)
     if preset not in (None, "legacy"):
         raise ValueError(f"preset: expected None or 'legacy', got {preset!r}")
@@ -720,7 +714,7 @@ def mmc_loo(
     -------
     As :func:`mmc`.
     """
-    omit = _nan_policy_of(nan_policy)
+    omit = nan_policy_of(nan_policy) == "omit"
     method = _method_of(method)
     fraction_value = _fraction_of(fraction)
     threads = n_threads_of(n_threads)

@@ -36,6 +36,7 @@ from ._validate import (
     eras_of,
     labeled,
     n_threads_of,
+    nan_policy_of,
 )
 
 __all__ = [
@@ -63,12 +64,6 @@ def _method_code(method: Any) -> int:
     if not isinstance(method, str) or method not in _RANK_METHODS:
         raise ValueError(f"method: expected one of {sorted(_RANK_METHODS)}, got {method!r}")
     return _RANK_METHODS[method]
-
-
-def _nan_policy(nan_policy: Any) -> str:
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy: expected 'raise' or 'omit', got {nan_policy!r}")
-    return str(nan_policy)
 
 
 def _top_bottom(top_bottom: Any) -> int:
@@ -229,7 +224,7 @@ def _setup(
     nan_policy: Any,
     n_threads: Any,
 ) -> tuple[Labeled, np.ndarray, _Groups, pd.Index, str, int]:
-    policy = _nan_policy(nan_policy)
+    policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(preds, "preds")
     t = _vector(target, "target", lab)
@@ -315,7 +310,7 @@ def _rank_transform(
     x: Any, eras: Any, method: str, gaussian: bool, p: float, n_threads: Any, nan_policy: Any
 ) -> Any:
     code = _method_code(method)
-    policy = _nan_policy(nan_policy)
+    policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(x, "x")
     if policy == "raise":
@@ -353,7 +348,7 @@ def power(
         raise TypeError(f"p: expected a positive number, got {p!r}")
     if not (np.isfinite(p) and p > 0):
         raise ValueError(f"p: expected a finite number > 0, got {p!r}")
-    policy = _nan_policy(nan_policy)
+    policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(x, "x")
     if policy == "raise":
@@ -654,7 +649,7 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     -------
     Series with the index of ``preds`` (1-D array for NumPy input).
     """
-    policy = _nan_policy(nan_policy)
+    policy = nan_policy_of(nan_policy)
     lab = labeled(preds, "preds")
     columns = lab.column_labels()
     if isinstance(stakes, pd.Series):
