@@ -8,6 +8,8 @@ function lives in :mod:`neutralkit.reference`.
 
 from __future__ import annotations
 
+from .contribution import *  # noqa: F403
+from .contribution import __all__ as _contribution_all
 from .diagnostics import *  # noqa: F403
 from .diagnostics import __all__ as _diagnostics_all
 from .metamodel import *  # noqa: F403
@@ -35,4 +37,5 @@ __all__ = [
     *_scoring_all,
     *_metamodel_all,
     *_diagnostics_all,
+    *_contribution_all,
 ]

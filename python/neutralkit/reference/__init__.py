@@ -7,6 +7,8 @@ tests check every fast function against its twin here.
 
 from __future__ import annotations
 
+from ._contribution import *  # noqa: F403
+from ._contribution import __all__ as _contribution_all
 from ._diagnostics import *  # noqa: F403
 from ._diagnostics import __all__ as _diagnostics_all
 from ._metamodel import *  # noqa: F403
@@ -16,4 +18,10 @@ from ._neutralize import __all__ as _neutralize_all
 from ._scoring import *  # noqa: F403
 from ._scoring import __all__ as _scoring_all
 
-__all__ = [*_neutralize_all, *_scoring_all, *_metamodel_all, *_diagnostics_all]
+__all__ = [
+    *_neutralize_all,
+    *_scoring_all,
+    *_metamodel_all,
+    *_diagnostics_all,
+    *_contribution_all,
+]

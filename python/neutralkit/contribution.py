@@ -1,0 +1,646 @@
+"""Today's contribution family (numerai-tools 0.7.2): neutralized weights, alpha, the
+meta-portfolio contribution (MPC), and the Signals churn and turnover, per era.
+
+Per era, with predictions P (n x m), neutralizers N (n x k) and sample weights v (n)::
+
+    S = p15(Φ⁻¹(rank_avg(P)))                 (one batched rank of every column)
+    W = (S - N (Nᵀ (v ∘ S))) ∘ v              (neutralized weights)
+    alpha = Wᵀ t_c / n                        (t_c: the era's centred target)
+    MPC:  W_c = W - column means,  s = stakes / Σ stakes,  q = W_c s (re-centred),
+          R = W_c - q (qᵀ W_c) / (qᵀ q),  mpc = Rᵀ t_c / ||q|| / 50
+
+Each era is computed on its own rows exactly as numerai-tools 0.7.2 computes one era.
+The neutralizers are used as given, as numerai-tools does: the projection
+``N (Nᵀ x)`` removes the span of N only when its columns are orthonormal (within the
+era, under the sample weights' geometry as Numerai builds them), which is how Numerai
+ships them; neutralkit does not orthonormalize them.
+
+Return convention (as :mod:`neutralkit.scoring`): with ``eras=None`` a Series indexed
+by prediction column (a float for 1-D predictions); with ``eras`` a DataFrame indexed
+by era label, one column per prediction column. :func:`neutralized_weights` is
+row-wise and returns the input's kind, shape and row order.
+
+Rows: NumPy inputs meet by position; pandas inputs by index label (a Series or
+DataFrame whose index holds the same labels in another order is aligned to ``preds``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._validate import (
+    Eras,
+    Labeled,
+    as_float64,
+    as_kernel_matrix,
+    check_finite,
+    check_rows,
+    eras_of,
+    labeled,
+    n_threads_of,
+    nan_policy_of,
+)
+
+__all__ = [
+    "alpha",
+    "churn",
+    "meta_portfolio_contribution",
+    "mpc",
+    "neutralized_weights",
+    "turnover",
+]
+
+_MPC_SCALE = 50.0  # numerai-tools divides the gradient by 50
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _positions(
+    ref: Labeled, index: pd.Index | None, n_rows: int, name: str, ref_name: str
+) -> np.ndarray | None:
+    """Row i of ``ref`` is row positions[i] of the other input (None: same position).
+
+    NumPy inputs meet by position; two pandas inputs by index label: the same labels in
+    another order are aligned, other labels are refused naming both arguments.
+    """
+    check_rows(name, n_rows, ref.n_rows, ref_name)
+    if ref.index is None or index is None or index.equals(ref.index):
+        return None
+    if not ref.index.is_unique or not index.is_unique:
+        raise ValueError(
+            f"{name}: its index differs from the index of {ref_name} and one of them has "
+            "duplicated labels, so rows cannot be matched by label"
+        )
+    pos = index.get_indexer(ref.index)
+    if (pos < 0).any():
+        missing = ref.index[pos < 0]
+        raise ValueError(
+            f"{name}: its index lacks {len(missing)} label(s) of the index of {ref_name}, "
+            f"e.g. {missing[0]!r}; rows are matched by label"
+        )
+    return pos.astype(np.int64)
+
+
+def _rows_of(values: np.ndarray, pos: np.ndarray | None) -> np.ndarray:
+    return values if pos is None else values[pos]
+
+
+def _eras_for(eras: Any, ref: Labeled, ref_name: str = "preds") -> Eras:
+    """Era groups, a pandas Series of labels aligned to ``ref`` by index label."""
+    if isinstance(eras, pd.Series) and ref.index is not None:
+        pos = _positions(ref, eras.index, len(eras), "eras", ref_name)
+        if pos is not None:
+            eras = eras.iloc[pos].to_numpy()
+    return eras_of(eras, ref.n_rows)
+
+
+def _check_era_sizes(er: Eras, sizes: np.ndarray | None = None) -> None:
+    sizes = er.sizes() if sizes is None else sizes
+    small = np.flatnonzero(sizes < 2)
+    if small.size:
+        raise ValueError(
+            f"eras: era {er.labels[small[0]]!r} has {sizes[small[0]]} row(s); this score "
+            f"needs at least 2 rows per era ({small.size} era(s) too small)"
+        )
+
+
+def _finite_matrix(x: Any, name: str, ref: Labeled) -> np.ndarray:
+    """A row-aligned, finite float64 C-contiguous matrix (neutralizers)."""
+    lab = labeled(x, name)
+    pos = _positions(ref, lab.index, lab.n_rows, name, "preds")
+    check_finite(lab, name)
+    return np.ascontiguousarray(as_float64(_rows_of(lab.values, pos)))
+
+
+def _vector_of(x: Any, name: str, ref: Labeled, allow_nan: bool) -> np.ndarray:
+    """A row-aligned float64 vector (sample weights, target); never inf, NaN only if
+    allowed."""
+    lab = labeled(x, name)
+    if lab.n_cols != 1:
+        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
+    pos = _positions(ref, lab.index, lab.n_rows, name, "preds")
+    v = np.ascontiguousarray(as_float64(_rows_of(lab.values[:, 0], pos)))
+    bad = np.isinf(v) if allow_nan else ~np.isfinite(v)
+    if bad.any():
+        what = "infinite" if allow_nan else "NaN or infinite"
+        raise ValueError(f"{name}: contains {int(bad.sum())} {what} value(s)")
+    return v
+
+
+def _preds_of(preds: Any, policy: str) -> Labeled:
+    lab = labeled(preds, "preds")
+    if policy == "raise":
+        check_finite(lab, "preds")
+    elif lab.values.dtype.kind == "f" and np.isinf(lab.values).any():
+        raise ValueError("preds: contains infinite value(s)")
+    return lab
+
+
+def _wrap_scores(out: np.ndarray, columns: pd.Index, er: Eras, eras: Any, one: bool) -> Any:
+    if eras is None:
+        return float(out[0, 0]) if one else pd.Series(out[0], index=columns)
+    return pd.DataFrame(out, index=er.labels, columns=columns)
+
+
+def _sub_eras(er: Eras, mask: np.ndarray) -> Eras:
+    """The era groups of the rows where mask holds (rows renumbered 0..mask.sum()-1)."""
+    codes = np.empty(len(er.order), dtype=np.int64)
+    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
+    kept = codes[mask]
+    order = np.argsort(kept, kind="stable").astype(np.int64)
+    offsets = np.zeros(er.n_eras + 1, dtype=np.int64)
+    np.cumsum(np.bincount(kept, minlength=er.n_eras), out=offsets[1:])
+    return Eras(er.labels, order, offsets)
+
+
+def _column_groups(values: np.ndarray, common: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(columns, row mask) pairs: the NaN-free columns together on the common rows, every
+    column with NaN alone on its own rows."""
+    col_nan = (
+        np.isnan(values).any(axis=0)
+        if values.dtype.kind == "f"
+        else np.zeros(values.shape[1], dtype=bool)
+    )
+    groups = []
+    clean = np.flatnonzero(~col_nan)
+    if clean.size:
+        groups.append((clean, common))
+    for j in np.flatnonzero(col_nan):
+        groups.append((np.array([j]), common & ~np.isnan(values[:, j])))
+    return groups
+
+
+# -------------------------------------------------------------------- kernel calls
+# Interim NumPy stand-ins with the signatures of the compiled kernels (used until the
+# extension has them).
+
+
+def _np_era_weights(values, cols, nmat, v, rows, cnorm):  # type: ignore[no-untyped-def]
+    x = np.asarray(values[np.ix_(rows, cols)], dtype=np.float64)
+    s = _core.rank_columns(
+        np.ascontiguousarray(x),
+        np.arange(len(rows), dtype=np.int64),
+        np.array([0, len(rows)], dtype=np.int64),
+        0,
+        True,
+        1.5,
+        1,
+    )
+    n_e = nmat[rows]
+    w = (s - n_e @ (n_e.T @ (v[rows, None] * s))) * v[rows, None]
+    if cnorm:
+        w = w - w.mean(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = w / np.abs(w).sum(axis=0)
+    return w
+
+
+def _np_weights(values, nmat, v, order, offsets, cnorm, threads):  # type: ignore[no-untyped-def]
+    out = np.empty(values.shape)
+    cols = np.arange(values.shape[1])
+    for e in range(len(offsets) - 1):
+        rows = order[offsets[e] : offsets[e + 1]]
+        out[rows] = _np_era_weights(values, cols, nmat, v, rows, cnorm)
+    return out
+
+
+def _np_alpha(values, nmat, v, t, order, offsets, threads):  # type: ignore[no-untyped-def]
+    out = np.empty((len(offsets) - 1, values.shape[1]))
+    cols = np.arange(values.shape[1])
+    for e in range(len(offsets) - 1):
+        rows = order[offsets[e] : offsets[e + 1]]
+        w = _np_era_weights(values, cols, nmat, v, rows, False)
+        out[e] = w.T @ (t[rows] - t[rows].mean()) / len(rows)
+    return out
+
+
+def _np_mpc(values, cols, s, nmat, v, t, order, offsets, threads):  # type: ignore[no-untyped-def]
+    out = np.empty((len(offsets) - 1, len(cols)))
+    for e in range(len(offsets) - 1):
+        rows = order[offsets[e] : offsets[e + 1]]
+        w = _np_era_weights(values, cols, nmat, v, rows, False)
+        wc = w - w.mean(axis=0)
+        q = wc @ s
+        q -= q.mean()
+        qq = q @ q
+        tc = t[rows] - t[rows].mean()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[e] = (wc.T @ tc - (wc.T @ q) * (q @ tc) / qq) / np.sqrt(qq) / _MPC_SCALE
+    return out
+
+
+_contribution_weights = getattr(_core, "contribution_weights", _np_weights)
+_contribution_alpha = getattr(_core, "contribution_alpha", _np_alpha)
+_contribution_mpc = getattr(_core, "contribution_mpc", _np_mpc)
+
+
+def _weights_kernel(
+    values: np.ndarray,
+    nmat: np.ndarray,
+    v: np.ndarray,
+    er: Eras,
+    center_and_normalize: bool,
+    threads: int,
+) -> np.ndarray:
+    return _contribution_weights(
+        as_kernel_matrix(values), nmat, v, er.order, er.offsets, center_and_normalize, threads
+    )
+
+
+def _alpha_kernel(
+    values: np.ndarray, nmat: np.ndarray, v: np.ndarray, t: np.ndarray, er: Eras, threads: int
+) -> np.ndarray:
+    return _contribution_alpha(as_kernel_matrix(values), nmat, v, t, er.order, er.offsets, threads)
+
+
+# ------------------------------------------------------------------------- public API
+
+
+def neutralized_weights(
+    preds: Any,
+    neutralizers: Any,
+    sample_weights: Any,
+    *,
+    eras: Any = None,
+    center_and_normalize: bool = False,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
+) -> Any:
+    r"""Neutralized portfolio weights of each prediction column, per era (numerai-tools
+    ``generate_neutralized_weights``).
+
+    .. math::
+        s = \operatorname{p15}\big(\Phi^{-1}(\operatorname{rank}_{avg}(p))\big),\qquad
+        w = \big(s - N\,(N^\top (v \circ s))\big) \circ v
+
+    and with ``center_and_normalize=True``, :math:`w \leftarrow (w - \bar w) /
+    \sum_i |w_i - \bar w|` (NaN for a column constant in the era, as numerai-tools).
+
+    Parameters
+    ----------
+    preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+    neutralizers : array-like or DataFrame, shape (n, k)
+        Used as given: expected orthonormal within each era, as Numerai ships them.
+        Must be finite.
+    sample_weights : array-like or Series, shape (n,)
+        The universe sampling weights v. Must be finite.
+    eras : array-like, optional
+        One era label per row (any order); each era is computed on its own rows.
+    center_and_normalize : bool
+        Centre each column and divide by its absolute sum, per era.
+    n_threads : int, optional
+        Threads over eras or column blocks (default: all cores); the result does not
+        depend on it.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in ``preds`` raises ValueError. ``"omit"``: each column is
+        computed on its own non-NaN rows of the era, and NaN stays NaN.
+
+    Returns
+    -------
+    float64 weights, the same kind, shape and row order as ``preds``.
+    """
+    policy = nan_policy_of(nan_policy)
+    threads = n_threads_of(n_threads)
+    lab = _preds_of(preds, policy)
+    nmat = _finite_matrix(neutralizers, "neutralizers", lab)
+    v = _vector_of(sample_weights, "sample_weights", lab, allow_nan=False)
+    er = _eras_for(eras, lab)
+    _check_era_sizes(er)
+    cnorm = bool(center_and_normalize)
+    if policy == "raise":
+        return lab.wrap_rows(_weights_kernel(lab.values, nmat, v, er, cnorm, threads))
+    out = np.full(lab.values.shape, np.nan)
+    for cols, mask in _column_groups(lab.values, np.ones(lab.n_rows, dtype=bool)):
+        if not mask.any():
+            continue
+        sub = _sub_eras(er, mask)
+        block = lab.values[np.ix_(mask, cols)]
+        out[np.ix_(mask, cols)] = _weights_kernel(block, nmat[mask], v[mask], sub, cnorm, threads)
+    return lab.wrap_rows(out)
+
+
+def alpha(
+    preds: Any,
+    neutralizers: Any,
+    sample_weights: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
+) -> Any:
+    r"""Numerai's "alpha" score of each prediction column, per era (numerai-tools
+    ``alpha``).
+
+    .. math:: \alpha = w^\top (t - \bar t) / n
+
+    with :math:`w` the neutralized weights (:func:`neutralized_weights`) and :math:`n`
+    the era's row count.
+
+    Parameters
+    ----------
+    preds, neutralizers, sample_weights, eras, n_threads
+        As :func:`neutralized_weights`.
+    target : array-like or Series, shape (n,)
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in ``preds`` or ``target`` raises ValueError. ``"omit"``: each
+        column is scored on the rows where it and the target have values, exactly as
+        if it had been scored alone on those rows (NaN when fewer than 2 are left).
+
+    Returns
+    -------
+    Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
+    """
+    policy = nan_policy_of(nan_policy)
+    threads = n_threads_of(n_threads)
+    lab = _preds_of(preds, policy)
+    nmat = _finite_matrix(neutralizers, "neutralizers", lab)
+    v = _vector_of(sample_weights, "sample_weights", lab, allow_nan=False)
+    t = _vector_of(target, "target", lab, allow_nan=policy == "omit")
+    er = _eras_for(eras, lab)
+    columns = lab.column_labels()
+    if policy == "raise":
+        _check_era_sizes(er)
+        out = _alpha_kernel(lab.values, nmat, v, t, er, threads)
+        return _wrap_scores(out, columns, er, eras, lab.was_1d)
+    out = np.full((er.n_eras, lab.n_cols), np.nan)
+    for cols, mask in _column_groups(lab.values, ~np.isnan(t)):
+        if not mask.any():
+            continue
+        sub = _sub_eras(er, mask)
+        res = _alpha_kernel(
+            lab.values[np.ix_(mask, cols)], nmat[mask], v[mask], t[mask], sub, threads
+        )
+        res[sub.sizes() < 2, :] = np.nan
+        out[:, cols] = res
+    return _wrap_scores(out, columns, er, eras, lab.was_1d)
+
+
+def _stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """(column positions, stakes / their sum, output labels) of the staked columns."""
+    if isinstance(stakes, dict):
+        stakes = pd.Series(stakes, dtype=float)
+    if isinstance(stakes, pd.Series):
+        if not stakes.index.is_unique:
+            raise ValueError("stakes: duplicated names in its index")
+        if not columns.is_unique:
+            raise ValueError("stakes: a named stakes Series needs unique column names in preds")
+        pos = columns.get_indexer(stakes.index)
+        if (pos < 0).any():
+            unknown = list(stakes.index[pos < 0])
+            raise ValueError(
+                f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. {unknown[:3]!r}"
+            )
+        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
+            stakes.dtype
+        ):
+            raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
+        raw = stakes.to_numpy(dtype=np.float64)
+        labels = stakes.index
+    else:
+        arr = np.asarray(stakes)
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1 or arr.shape[0] != len(columns):
+            raise ValueError(
+                f"stakes: expected {len(columns)} stakes (one per column of preds), "
+                f"got shape {arr.shape}"
+            )
+        raw = arr.astype(np.float64)
+        pos = np.arange(len(columns))
+        labels = columns
+    if len(raw) == 0:
+        raise ValueError("stakes: empty; name at least one column of preds")
+    bad = ~np.isfinite(raw)
+    if bad.any():
+        raise ValueError(f"stakes: contains {int(bad.sum())} NaN or infinite value(s)")
+    if (raw < 0).any():
+        raise ValueError(f"stakes: contains {int((raw < 0).sum())} negative value(s)")
+    total = raw.sum()
+    if not total > 0:
+        raise ValueError("stakes: sum to 0; at least one stake must be positive")
+    return pos.astype(np.int64), raw / total, labels
+
+
+def meta_portfolio_contribution(
+    preds: Any,
+    stakes: Any,
+    neutralizers: Any,
+    sample_weights: Any,
+    target: Any,
+    *,
+    eras: Any = None,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
+) -> Any:
+    r"""Meta-portfolio contribution (MPC) of each staked prediction column, per era
+    (numerai-tools ``meta_portfolio_contribution``): the gradient of the stake-weighted
+    portfolio's alpha with respect to the stakes, residualized against the portfolio.
+
+    .. math::
+        W_c = W - \mathbf{1}\mu^\top,\quad s = \frac{\text{stakes}}{\sum \text{stakes}},
+        \quad q = W_c s - \overline{W_c s},\\
+        R = W_c - q\,\frac{q^\top W_c}{q^\top q},\qquad
+        \operatorname{mpc} = \frac{R^\top t_c}{\lVert q \rVert\ 50}
+
+    with :math:`W` the neutralized weights of the staked columns
+    (:func:`neutralized_weights`) and :math:`t_c` the era's centred target. NaN in an
+    era where the portfolio q is identically 0.
+
+    Parameters
+    ----------
+    preds : DataFrame or 2-D array, shape (n, m)
+    stakes : Series indexed by column names of ``preds`` (only those columns are scored,
+        in the stakes' order), dict, or an array of m stakes aligned with the columns.
+        Non-negative, finite, with a positive sum (zero stakes are scored too).
+    neutralizers, sample_weights, target, eras, n_threads
+        As :func:`alpha`.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN in the staked columns or the target raises ValueError.
+        ``"omit"``: each era uses the rows where every staked column and the target have
+        values (the portfolio needs every model on the same rows; numerai-tools drops
+        such rows too).
+
+    Returns
+    -------
+    Series indexed by the stakes' names (the columns of ``preds`` for array stakes);
+    with ``eras``, a DataFrame by era.
+    """
+    policy = nan_policy_of(nan_policy)
+    threads = n_threads_of(n_threads)
+    lab = labeled(preds, "preds")
+    cols, s, labels = _stakes_of(stakes, lab.column_labels())
+    nmat = _finite_matrix(neutralizers, "neutralizers", lab)
+    v = _vector_of(sample_weights, "sample_weights", lab, allow_nan=False)
+    t = _vector_of(target, "target", lab, allow_nan=policy == "omit")
+    er = _eras_for(eras, lab)
+    values = lab.values
+    staked = values[:, cols] if values.dtype.kind == "f" else None
+    if staked is not None and np.isinf(staked).any():
+        raise ValueError("preds: contains infinite value(s) in the staked columns")
+    if policy == "raise":
+        if staked is not None and np.isnan(staked).any():
+            j = int(np.flatnonzero(np.isnan(staked).any(axis=0))[0])
+            raise ValueError(
+                f"preds: contains {int(np.isnan(staked).sum())} NaN value(s); first in "
+                f"column {labels[j]!r} (pass nan_policy='omit' to drop those rows)"
+            )
+        if np.isnan(t).any():
+            raise ValueError(f"target: contains {int(np.isnan(t).sum())} NaN value(s)")
+        _check_era_sizes(er)
+        out = _contribution_mpc(
+            as_kernel_matrix(values), cols, s, nmat, v, t, er.order, er.offsets, threads
+        )
+    else:
+        mask = ~np.isnan(t)
+        if staked is not None:
+            mask &= ~np.isnan(staked).any(axis=1)
+        sub = _sub_eras(er, mask)
+        _check_era_sizes(sub)
+        out = _contribution_mpc(
+            as_kernel_matrix(values[mask]),
+            cols,
+            s,
+            nmat[mask],
+            v[mask],
+            t[mask],
+            sub.order,
+            sub.offsets,
+            threads,
+        )
+    if eras is None:
+        return pd.Series(out[0], index=labels)
+    return pd.DataFrame(out, index=er.labels, columns=labels)
+
+
+#: Short name of :func:`meta_portfolio_contribution`.
+mpc = meta_portfolio_contribution
+
+
+# ----------------------------------------------------------------- churn, turnover
+
+
+def _pair(s1: Any, s2: Any, policy: str) -> tuple[Labeled, np.ndarray, np.ndarray]:
+    """s1 and s2 as float64 matrices of the same shape, s2 aligned to s1 (rows by index
+    label, DataFrame columns by name)."""
+    a = labeled(s1, "s1")
+    b = labeled(s2, "s2")
+    pos = _positions(a, b.index, b.n_rows, "s2", "s1")
+    y = _rows_of(b.values, pos)
+    if a.n_cols != b.n_cols:
+        raise ValueError(f"s2: has {b.n_cols} columns but s1 has {a.n_cols}")
+    if a.columns is not None and b.columns is not None and not b.columns.equals(a.columns):
+        cpos = b.columns.get_indexer(a.columns)
+        if (cpos < 0).any() or not b.columns.is_unique:
+            raise ValueError("s2: its columns differ from the columns of s1")
+        y = y[:, cpos]
+    x = as_float64(a.values)
+    y = as_float64(y)
+    for arr, name in ((x, "s1"), (y, "s2")):
+        bad = np.isinf(arr) if policy == "omit" else ~np.isfinite(arr)
+        if bad.any():
+            what = "infinite" if policy == "omit" else "NaN or infinite"
+            raise ValueError(f"{name}: contains {int(bad.sum())} {what} value(s)")
+    return a, x, y
+
+
+def _top_bottom_of(top_bottom: Any) -> int:
+    if top_bottom is None:
+        return 0
+    if isinstance(top_bottom, bool) or not isinstance(top_bottom, numbers.Integral):
+        raise TypeError(f"top_bottom: expected a positive int or None, got {top_bottom!r}")
+    if top_bottom < 0:
+        raise ValueError(f"top_bottom: expected a positive int or None, got {top_bottom}")
+    return int(top_bottom)
+
+
+def _churn_one(x: np.ndarray, y: np.ndarray, tb: int) -> float:
+    if tb > 0:
+        ox = np.argsort(x, kind="stable")
+        oy = np.argsort(y, kind="stable")
+        top = np.intersect1d(ox[-tb:], oy[-tb:]).size / tb
+        bot = np.intersect1d(ox[:tb], oy[:tb]).size / tb
+        return 1.0 - (top + bot) / 2.0
+    if x.size < 2 or x.min() == x.max() or y.min() == y.max():
+        return np.nan
+    rx = pd.Series(x).rank(method="average").to_numpy()
+    ry = pd.Series(y).rank(method="average").to_numpy()
+    rx = rx - rx.mean()
+    ry = ry - ry.mean()
+    return 1.0 - float(rx @ ry / np.sqrt((rx @ rx) * (ry @ ry)))
+
+
+def churn(
+    s1: Any,
+    s2: Any,
+    top_bottom: int | None = None,
+    *,
+    eras: Any = None,
+    nan_policy: str = "raise",
+) -> Any:
+    r"""Churn between two sets of predictions for the same rows, per era
+    (numerai-tools ``signals.churn``).
+
+    .. math:: \operatorname{churn} = 1 - \rho_{\text{Spearman}}(s_1, s_2)
+
+    With ``top_bottom = t``: one minus the mean of the shares of the ``t`` highest and of
+    the ``t`` lowest rows of ``s1`` that are also among those of ``s2`` (a stable sort:
+    ties go by row order, that of ``s1`` after alignment; the shares are divided by
+    ``t`` even when the era has fewer rows, as numerai-tools does).
+
+    Parameters
+    ----------
+    s1, s2 : array-like, Series or DataFrame, shape (n,) or (n, m)
+        Column j of ``s1`` is compared with column j of ``s2`` (DataFrames: by column
+        name). pandas rows are matched by index label; to compare two universes that
+        differ, select the common labels first (``s1.index.intersection(s2.index)``).
+    top_bottom : int, optional
+    eras : array-like, optional
+        One era label per row of ``s1``.
+    nan_policy : {"raise", "omit"}
+        ``"omit"``: each column and era uses the rows where both have values.
+
+    Returns
+    -------
+    float for 1-D inputs, else a Series by column; with ``eras``, a DataFrame by era.
+    NaN where Spearman is undefined (fewer than 2 rows, or a constant side).
+    """
+    tb = _top_bottom_of(top_bottom)
+    policy = nan_policy_of(nan_policy)
+    a, x, y = _pair(s1, s2, policy)
+    er = _eras_for(eras, a, "s1")
+    out = np.full((er.n_eras, a.n_cols), np.nan)
+    for e in range(er.n_eras):
+        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
+        for j in range(a.n_cols):
+            xe, ye = x[rows, j], y[rows, j]
+            keep = ~(np.isnan(xe) | np.isnan(ye))
+            if keep.any():
+                out[e, j] = _churn_one(xe[keep], ye[keep], tb)
+    return _wrap_scores(out, a.column_labels(), er, eras, a.was_1d)
+
+
+def turnover(s1: Any, s2: Any, *, eras: Any = None, nan_policy: str = "raise") -> Any:
+    r"""Turnover between two sets of portfolio weights for the same rows, per era
+    (numerai-tools ``signals.turnover``).
+
+    .. math:: \operatorname{turnover} = \tfrac12 \sum_i |s_{1,i} - s_{2,i}|
+
+    Parameters and return value as :func:`churn` (without ``top_bottom``); ``"omit"``
+    sums over the rows where both have values.
+    """
+    policy = nan_policy_of(nan_policy)
+    a, x, y = _pair(s1, s2, policy)
+    er = _eras_for(eras, a, "s1")
+    diff = np.abs(x - y)
+    out = np.full((er.n_eras, a.n_cols), np.nan)
+    for e in range(er.n_eras):
+        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
+        out[e] = np.nansum(diff[rows], axis=0) / 2.0
+    return _wrap_scores(out, a.column_labels(), er, eras, a.was_1d)
