@@ -36,14 +36,17 @@ from . import _core
 from ._validate import (
     Eras,
     Labeled,
+    aligned,
     as_float64,
     as_kernel_matrix,
     check_finite,
+    check_no_inf,
     check_rows,
     eras_of,
     labeled,
     n_threads_of,
     nan_policy_of,
+    vector,
 )
 
 __all__ = [
@@ -61,71 +64,22 @@ _MPC_SCALE = 50.0  # numerai-tools divides the gradient by 50
 # ---------------------------------------------------------------------------- helpers
 
 
-def _positions(
-    ref: Labeled, index: pd.Index | None, n_rows: int, name: str, ref_name: str
-) -> np.ndarray | None:
-    """Row i of ``ref`` is row positions[i] of the other input (None: same position).
-
-    NumPy inputs meet by position; two pandas inputs by index label: the same labels in
-    another order are aligned, other labels are refused naming both arguments.
-    """
-    check_rows(name, n_rows, ref.n_rows, ref_name)
-    if ref.index is None or index is None or index.equals(ref.index):
-        return None
-    if not ref.index.is_unique or not index.is_unique:
-        raise ValueError(
-            f"{name}: its index differs from the index of {ref_name} and one of them has "
-            "duplicated labels, so rows cannot be matched by label"
-        )
-    pos = index.get_indexer(ref.index)
-    if (pos < 0).any():
-        missing = ref.index[pos < 0]
-        raise ValueError(
-            f"{name}: its index lacks {len(missing)} label(s) of the index of {ref_name}, "
-            f"e.g. {missing[0]!r}; rows are matched by label"
-        )
-    return pos.astype(np.int64)
-
-
-def _rows_of(values: np.ndarray, pos: np.ndarray | None) -> np.ndarray:
-    return values if pos is None else values[pos]
-
-
 def _eras_for(eras: Any, ref: Labeled, ref_name: str = "preds") -> Eras:
-    """Era groups, a pandas Series of labels aligned to ``ref`` by index label."""
-    if isinstance(eras, pd.Series) and ref.index is not None:
-        pos = _positions(ref, eras.index, len(eras), "eras", ref_name)
-        if pos is not None:
-            eras = eras.iloc[pos].to_numpy()
-    return eras_of(eras, ref.n_rows)
-
-
-def _check_era_sizes(er: Eras, sizes: np.ndarray | None = None) -> None:
-    sizes = er.sizes() if sizes is None else sizes
-    small = np.flatnonzero(sizes < 2)
-    if small.size:
-        raise ValueError(
-            f"eras: era {er.labels[small[0]]!r} has {sizes[small[0]]} row(s); this score "
-            f"needs at least 2 rows per era ({small.size} era(s) too small)"
-        )
+    """Era groups of the rows of ``ref`` (a Series of labels matched by index label)."""
+    return eras_of(eras, ref.n_rows, index=ref.index, index_name=ref_name)
 
 
 def _finite_matrix(x: Any, name: str, ref: Labeled) -> np.ndarray:
     """A row-aligned, finite float64 C-contiguous matrix (neutralizers)."""
-    lab = labeled(x, name)
-    pos = _positions(ref, lab.index, lab.n_rows, name, "preds")
+    lab = aligned(x, name, ref, "preds")
     check_finite(lab, name)
-    return np.ascontiguousarray(as_float64(_rows_of(lab.values, pos)))
+    return np.ascontiguousarray(as_float64(lab.values))
 
 
 def _vector_of(x: Any, name: str, ref: Labeled, allow_nan: bool) -> np.ndarray:
     """A row-aligned float64 vector (sample weights, target); never inf, NaN only if
     allowed."""
-    lab = labeled(x, name)
-    if lab.n_cols != 1:
-        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
-    pos = _positions(ref, lab.index, lab.n_rows, name, "preds")
-    v = np.ascontiguousarray(as_float64(_rows_of(lab.values[:, 0], pos)))
+    v = vector(x, name, ref, "preds")
     bad = np.isinf(v) if allow_nan else ~np.isfinite(v)
     if bad.any():
         what = "infinite" if allow_nan else "NaN or infinite"
@@ -137,8 +91,8 @@ def _preds_of(preds: Any, policy: str) -> Labeled:
     lab = labeled(preds, "preds")
     if policy == "raise":
         check_finite(lab, "preds")
-    elif lab.values.dtype.kind == "f" and np.isinf(lab.values).any():
-        raise ValueError("preds: contains infinite value(s)")
+    else:
+        check_no_inf(lab.values, "preds")
     return lab
 
 
@@ -146,17 +100,6 @@ def _wrap_scores(out: np.ndarray, columns: pd.Index, er: Eras, eras: Any, one: b
     if eras is None:
         return float(out[0, 0]) if one else pd.Series(out[0], index=columns)
     return pd.DataFrame(out, index=er.labels, columns=columns)
-
-
-def _sub_eras(er: Eras, mask: np.ndarray) -> Eras:
-    """The era groups of the rows where mask holds (rows renumbered 0..mask.sum()-1)."""
-    codes = np.empty(len(er.order), dtype=np.int64)
-    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
-    kept = codes[mask]
-    order = np.argsort(kept, kind="stable").astype(np.int64)
-    offsets = np.zeros(er.n_eras + 1, dtype=np.int64)
-    np.cumsum(np.bincount(kept, minlength=er.n_eras), out=offsets[1:])
-    return Eras(er.labels, order, offsets)
 
 
 def _column_groups(values: np.ndarray, common: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -311,7 +254,7 @@ def neutralized_weights(
     nmat = _finite_matrix(neutralizers, "neutralizers", lab)
     v = _vector_of(sample_weights, "sample_weights", lab, allow_nan=False)
     er = _eras_for(eras, lab)
-    _check_era_sizes(er)
+    er.check_min_size(2, "this score")
     cnorm = bool(center_and_normalize)
     if policy == "raise":
         return lab.wrap_rows(_weights_kernel(lab.values, nmat, v, er, cnorm, threads))
@@ -319,7 +262,7 @@ def neutralized_weights(
     for cols, mask in _column_groups(lab.values, np.ones(lab.n_rows, dtype=bool)):
         if not mask.any():
             continue
-        sub = _sub_eras(er, mask)
+        sub = er.subset(mask)
         block = lab.values[np.ix_(mask, cols)]
         out[np.ix_(mask, cols)] = _weights_kernel(block, nmat[mask], v[mask], sub, cnorm, threads)
     return lab.wrap_rows(out)
@@ -366,14 +309,14 @@ def alpha(
     er = _eras_for(eras, lab)
     columns = lab.column_labels()
     if policy == "raise":
-        _check_era_sizes(er)
+        er.check_min_size(2, "this score")
         out = _alpha_kernel(lab.values, nmat, v, t, er, threads)
         return _wrap_scores(out, columns, er, eras, lab.was_1d)
     out = np.full((er.n_eras, lab.n_cols), np.nan)
     for cols, mask in _column_groups(lab.values, ~np.isnan(t)):
         if not mask.any():
             continue
-        sub = _sub_eras(er, mask)
+        sub = er.subset(mask)
         res = _alpha_kernel(
             lab.values[np.ix_(mask, cols)], nmat[mask], v[mask], t[mask], sub, threads
         )
@@ -493,7 +436,7 @@ def meta_portfolio_contribution(
             )
         if np.isnan(t).any():
             raise ValueError(f"target: contains {int(np.isnan(t).sum())} NaN value(s)")
-        _check_era_sizes(er)
+        er.check_min_size(2, "this score")
         out = _contribution_mpc(
             as_kernel_matrix(values), cols, s, nmat, v, t, er.order, er.offsets, threads
         )
@@ -501,8 +444,8 @@ def meta_portfolio_contribution(
         mask = ~np.isnan(t)
         if staked is not None:
             mask &= ~np.isnan(staked).any(axis=1)
-        sub = _sub_eras(er, mask)
-        _check_era_sizes(sub)
+        sub = er.subset(mask)
+        sub.check_min_size(2, "this score")
         out = _contribution_mpc(
             as_kernel_matrix(values[mask]),
             cols,
@@ -526,28 +469,36 @@ mpc = meta_portfolio_contribution
 # ----------------------------------------------------------------- churn, turnover
 
 
-def _pair(s1: Any, s2: Any, policy: str) -> tuple[Labeled, np.ndarray, np.ndarray]:
-    """s1 and s2 as float64 matrices of the same shape, s2 aligned to s1 (rows by index
-    label, DataFrame columns by name)."""
-    a = labeled(s1, "s1")
-    b = labeled(s2, "s2")
-    pos = _positions(a, b.index, b.n_rows, "s2", "s1")
-    y = _rows_of(b.values, pos)
+def _pair(current: Any, previous: Any) -> tuple[Labeled, np.ndarray, np.ndarray, np.ndarray]:
+    """(current's metadata, its row numbers kept, x, y): the rows of both, matched by
+    index label (the ids both have) for pandas inputs, by position for NumPy inputs;
+    DataFrame columns matched by name."""
+    a = labeled(current, "current")
+    b = labeled(previous, "previous")
     if a.n_cols != b.n_cols:
-        raise ValueError(f"s2: has {b.n_cols} columns but s1 has {a.n_cols}")
+        raise ValueError(f"current has {a.n_cols} column(s) but previous has {b.n_cols}")
+    cpos = np.arange(b.n_cols)
     if a.columns is not None and b.columns is not None and not b.columns.equals(a.columns):
         cpos = b.columns.get_indexer(a.columns)
         if (cpos < 0).any() or not b.columns.is_unique:
-            raise ValueError("s2: its columns differ from the columns of s1")
-        y = y[:, cpos]
-    x = as_float64(a.values)
-    y = as_float64(y)
-    for arr, name in ((x, "s1"), (y, "s2")):
-        bad = np.isinf(arr) if policy == "omit" else ~np.isfinite(arr)
-        if bad.any():
-            what = "infinite" if policy == "omit" else "NaN or infinite"
-            raise ValueError(f"{name}: contains {int(bad.sum())} {what} value(s)")
-    return a, x, y
+            raise ValueError("current and previous: different column labels")
+    if a.index is not None and b.index is not None:
+        for index, name in ((a.index, "current"), (b.index, "previous")):
+            if index.has_duplicates:
+                raise ValueError(f"{name}: duplicated ids in the index")
+        common = a.index.intersection(b.index, sort=False)
+        rows = a.index.get_indexer(common).astype(np.int64)
+        y = b.values[b.index.get_indexer(common)]
+    else:
+        check_rows("previous", b.n_rows, a.n_rows, "current")
+        rows = np.arange(a.n_rows, dtype=np.int64)
+        y = b.values
+    x = as_float64(a.values[rows])
+    y = as_float64(y[:, cpos])
+    for arr, name in ((x, "current"), (y, "previous")):
+        if np.isinf(arr).any():
+            raise ValueError(f"{name}: contains {int(np.isinf(arr).sum())} infinite value(s)")
+    return a, rows, x, y
 
 
 def _top_bottom_of(top_bottom: Any) -> int:
@@ -567,80 +518,89 @@ def _churn_one(x: np.ndarray, y: np.ndarray, tb: int) -> float:
         top = np.intersect1d(ox[-tb:], oy[-tb:]).size / tb
         bot = np.intersect1d(ox[:tb], oy[:tb]).size / tb
         return 1.0 - (top + bot) / 2.0
-    if x.size < 2 or x.min() == x.max() or y.min() == y.max():
+    if x.min() == x.max() or y.min() == y.max():
         return np.nan
+    # Spearman: Pearson of the average (tie-kept) ranks
     rx = pd.Series(x).rank(method="average").to_numpy()
     ry = pd.Series(y).rank(method="average").to_numpy()
     rx = rx - rx.mean()
     ry = ry - ry.mean()
-    return 1.0 - float(rx @ ry / np.sqrt((rx @ rx) * (ry @ ry)))
+    return 1.0 - float(rx @ ry) / float(np.sqrt(float(rx @ rx) * float(ry @ ry)))
 
 
-def churn(
-    s1: Any,
-    s2: Any,
-    top_bottom: int | None = None,
-    *,
-    eras: Any = None,
-    nan_policy: str = "raise",
-) -> Any:
-    r"""Churn between two sets of predictions for the same rows, per era
-    (numerai-tools ``signals.churn``).
+def _per_era_pairs(current: Any, previous: Any, eras: Any, score: Any) -> Any:
+    """score(x, y) for every era and column over the ids both have values for."""
+    a, rows, x, y = _pair(current, previous)
+    er = _eras_for(eras, a, "current")
+    era_of = np.empty(a.n_rows, dtype=np.int64)
+    era_of[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
+    era_of = era_of[rows]
+    out = np.full((er.n_eras, a.n_cols), np.nan)
+    for e in range(er.n_eras):
+        in_era = era_of == e
+        for j in range(a.n_cols):
+            keep = in_era & ~(np.isnan(x[:, j]) | np.isnan(y[:, j]))
+            if keep.sum() < 2:
+                where = "" if eras is None else f" in era {er.labels[e]!r}"
+                raise ValueError(
+                    f"current and previous: fewer than 2 common ids with values{where} "
+                    f"(column {a.column_labels()[j]!r}: {int(keep.sum())})"
+                )
+            out[e, j] = score(x[keep, j], y[keep, j])
+    return _wrap_scores(out, a.column_labels(), er, eras, a.was_1d and np.ndim(previous) == 1)
 
-    .. math:: \operatorname{churn} = 1 - \rho_{\text{Spearman}}(s_1, s_2)
 
-    With ``top_bottom = t``: one minus the mean of the shares of the ``t`` highest and of
-    the ``t`` lowest rows of ``s1`` that are also among those of ``s2`` (a stable sort:
-    ties go by row order, that of ``s1`` after alignment; the shares are divided by
-    ``t`` even when the era has fewer rows, as numerai-tools does).
+def churn(current: Any, previous: Any, top_bottom: int | None = None, *, eras: Any = None) -> Any:
+    r"""Churn between two sets of predictions, per era (numerai-tools
+    ``signals.churn``).
+
+    .. math:: \operatorname{churn} = 1 - \rho_{\text{Spearman}}(\text{current},
+              \text{previous})
+
+    Spearman is the Pearson correlation of tie-kept (average) ranks. With
+    ``top_bottom = t``: one minus the mean of the shares of the ``t`` highest and of the
+    ``t`` lowest ids of ``current`` that are also among those of ``previous`` (a stable
+    sort: ties go by row order, that of ``current``; the shares are divided by ``t``
+    even when fewer ids are left, as numerai-tools does).
+
+    Computed over the ids both have values for: for pandas inputs the index labels
+    present (and not NaN) in both, as numerai-tools' ``filter_sort_index``; NumPy
+    arrays are matched by position (same length). numerai-tools ranks each side over
+    all of its own ids when ``top_bottom`` is given; the two agree when both sides
+    have the same ids.
 
     Parameters
     ----------
-    s1, s2 : array-like, Series or DataFrame, shape (n,) or (n, m)
-        Column j of ``s1`` is compared with column j of ``s2`` (DataFrames: by column
-        name). pandas rows are matched by index label; to compare two universes that
-        differ, select the common labels first (``s1.index.intersection(s2.index)``).
+    current, previous : array-like, Series or DataFrame, shape (n,) or (n, m)
+        Column j of ``current`` against column j of ``previous`` (DataFrames: same
+        column labels).
     top_bottom : int, optional
     eras : array-like, optional
-        One era label per row of ``s1``.
-    nan_policy : {"raise", "omit"}
-        ``"omit"``: each column and era uses the rows where both have values.
+        One era label per row of ``current`` (a Series: matched by index label).
 
     Returns
     -------
     float for 1-D inputs, else a Series by column; with ``eras``, a DataFrame by era.
-    NaN where Spearman is undefined (fewer than 2 rows, or a constant side).
+    NaN where one side is constant (Spearman undefined).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 common ids with values (in an era), different columns,
+        duplicated ids, infinite values.
     """
     tb = _top_bottom_of(top_bottom)
-    policy = nan_policy_of(nan_policy)
-    a, x, y = _pair(s1, s2, policy)
-    er = _eras_for(eras, a, "s1")
-    out = np.full((er.n_eras, a.n_cols), np.nan)
-    for e in range(er.n_eras):
-        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
-        for j in range(a.n_cols):
-            xe, ye = x[rows, j], y[rows, j]
-            keep = ~(np.isnan(xe) | np.isnan(ye))
-            if keep.any():
-                out[e, j] = _churn_one(xe[keep], ye[keep], tb)
-    return _wrap_scores(out, a.column_labels(), er, eras, a.was_1d)
+    return _per_era_pairs(current, previous, eras, lambda x, y: _churn_one(x, y, tb))
 
 
-def turnover(s1: Any, s2: Any, *, eras: Any = None, nan_policy: str = "raise") -> Any:
-    r"""Turnover between two sets of portfolio weights for the same rows, per era
-    (numerai-tools ``signals.turnover``).
+def turnover(current: Any, previous: Any, *, eras: Any = None) -> Any:
+    r"""Turnover between two sets of portfolio weights, per era (numerai-tools
+    ``signals.turnover``).
 
-    .. math:: \operatorname{turnover} = \tfrac12 \sum_i |s_{1,i} - s_{2,i}|
+    .. math:: \operatorname{turnover} = \tfrac12 \sum_i |\text{current}_i -
+              \text{previous}_i|
 
-    Parameters and return value as :func:`churn` (without ``top_bottom``); ``"omit"``
-    sums over the rows where both have values.
+    over the ids both have values for (as :func:`churn`). Parameters, return value and
+    errors as :func:`churn` (without ``top_bottom``).
     """
-    policy = nan_policy_of(nan_policy)
-    a, x, y = _pair(s1, s2, policy)
-    er = _eras_for(eras, a, "s1")
-    diff = np.abs(x - y)
-    out = np.full((er.n_eras, a.n_cols), np.nan)
-    for e in range(er.n_eras):
-        rows = er.order[er.offsets[e] : er.offsets[e + 1]]
-        out[e] = np.nansum(diff[rows], axis=0) / 2.0
-    return _wrap_scores(out, a.column_labels(), er, eras, a.was_1d)
+    return _per_era_pairs(current, previous, eras, lambda x, y: float(np.abs(x - y).sum()) / 2.0)

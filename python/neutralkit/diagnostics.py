@@ -1,4 +1,4 @@
-"""Diagnostics: feature exposure, feature-neutral scores, per-era summaries, churn.
+"""Diagnostics: feature exposure, feature-neutral scores, per-era summaries.
 
 Return convention (as in :mod:`neutralkit.scoring`): a per-column score with
 ``eras=None`` is a Series indexed by the prediction columns (a float for 1-D input);
@@ -32,7 +32,6 @@ from ._validate import (
 from .neutralization import neutralize
 
 __all__ = [
-    "churn",
     "feature_correlations",
     "feature_exposure",
     "feature_neutral_corr",
@@ -548,66 +547,3 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
     if was_1d:
         return float(out[0])
     return pd.Series(out, index=columns)
-
-
-def churn(current: Any, previous: Any) -> Any:
-    r"""Churn between two sets of predictions: ``1 - Spearman(current, previous)``.
-
-    Computed over the ids both have: for pandas inputs the index labels present (and
-    not NaN) in both; NumPy arrays are matched by position (same length). Spearman is
-    the Pearson correlation of tie-kept (average) ranks over those ids.
-
-    Parameters
-    ----------
-    current, previous : Series or DataFrame (or arrays)
-        DataFrames are compared column by column (same column labels).
-
-    Returns
-    -------
-    A float for Series/1-D inputs; a Series by column for DataFrames / 2-D arrays.
-    NaN when either side is constant over the common ids.
-
-    Raises
-    ------
-    ValueError
-        Fewer than 2 common ids, different columns, duplicated ids.
-    """
-    c_lab = labeled(current, "current")
-    p_lab = labeled(previous, "previous")
-    if c_lab.n_cols != p_lab.n_cols:
-        raise ValueError(f"current has {c_lab.n_cols} column(s) but previous has {p_lab.n_cols}")
-    if (
-        c_lab.columns is not None
-        and p_lab.columns is not None
-        and not c_lab.columns.equals(p_lab.columns)
-    ):
-        raise ValueError("current and previous: different column labels")
-    c_values = as_float64(c_lab.values)
-    p_values = as_float64(p_lab.values)
-    if c_lab.index is not None and p_lab.index is not None:
-        for index, nm in ((c_lab.index, "current"), (p_lab.index, "previous")):
-            if index.has_duplicates:
-                raise ValueError(f"{nm}: duplicated ids in the index")
-        common = c_lab.index.intersection(p_lab.index, sort=False)
-        c_values = c_values[c_lab.index.get_indexer(common)]
-        p_values = p_values[p_lab.index.get_indexer(common)]
-    else:
-        check_rows("previous", p_lab.n_rows, c_lab.n_rows, "current")
-    out = np.empty(c_lab.n_cols)
-    for j in range(c_lab.n_cols):
-        keep = np.isfinite(c_values[:, j]) & np.isfinite(p_values[:, j])
-        if keep.sum() < 2:
-            raise ValueError(
-                f"current and previous: fewer than 2 common ids with values "
-                f"(column {j}: {int(keep.sum())})"
-            )
-        # average ranks (ties share them), as Spearman's correlation uses
-        a = pd.Series(c_values[keep, j]).rank(method="average").to_numpy()
-        b = pd.Series(p_values[keep, j]).rank(method="average").to_numpy()
-        a = a - a.mean()
-        b = b - b.mean()
-        denom = math.sqrt(float(a @ a) * float(b @ b))
-        out[j] = 1.0 - float(a @ b) / denom if denom > 0 else math.nan
-    if c_lab.was_1d and p_lab.was_1d:
-        return float(out[0])
-    return pd.Series(out, index=c_lab.column_labels())

@@ -207,69 +207,68 @@ def meta_portfolio_contribution(
 mpc = meta_portfolio_contribution
 
 
-def _pairs(s1: Any, s2: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    a, b = _frame(s1), _frame(s2)
-    if isinstance(s1, (pd.Series, pd.DataFrame)) and isinstance(s2, (pd.Series, pd.DataFrame)):
-        b = _frame(s2.reindex(s1.index))
-        if isinstance(s2, pd.DataFrame):
-            b = b[list(s1.columns)] if isinstance(s1, pd.DataFrame) else b
-    return a, b
+def _common(current: Any, previous: Any, eras: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Both sides on the ids they share (pandas) or by position (NumPy), with the era
+    label of each kept row."""
+
+    def as_frame(x: Any) -> pd.DataFrame:
+        if isinstance(x, pd.DataFrame):
+            return x.astype(np.float64)
+        if isinstance(x, pd.Series):
+            return x.astype(np.float64).to_frame()
+        return _frame(x)
+
+    a, b = as_frame(current), as_frame(previous)
+    labels = None
+    if eras is not None:
+        labels = pd.Series(
+            np.asarray(eras.to_numpy() if hasattr(eras, "to_numpy") else eras), index=a.index
+        )
+    if isinstance(current, (pd.Series, pd.DataFrame)) and isinstance(
+        previous, (pd.Series, pd.DataFrame)
+    ):
+        common = a.index.intersection(b.index, sort=False)
+        a, b = a.loc[common], b.loc[common]
+        if labels is not None:
+            labels = labels.loc[common]
+    b.columns = a.columns
+    return a, b, labels
 
 
-def churn(
-    s1: Any,
-    s2: Any,
-    top_bottom: int | None = None,
-    *,
-    eras: Any = None,
-    n_threads: Any = None,
-    nan_policy: str = "raise",
-) -> Any:
-    """Per era and column: 1 - Spearman(s1, s2); with top_bottom = t, 1 - the mean of
-    the shares of the t highest and the t lowest rows (stable sort) that both share."""
-    a, b = _pairs(s1, s2)
-    if nan_policy == "raise":
-        _check(a.to_numpy(), "s1")
-        _check(b.to_numpy(), "s2")
-    groups = _era_groups(eras, len(a))
-    out = np.full((len(groups), a.shape[1]), np.nan)
-    for e, (_, rows) in enumerate(groups):
+def _pair_scores(current: Any, previous: Any, eras: Any, score: Any) -> Any:
+    a, b, labels = _common(current, previous, eras)
+    keys = [None] if labels is None else sorted(set(labels))
+    out = np.full((len(keys), a.shape[1]), np.nan)
+    for e, key in enumerate(keys):
+        rows = np.ones(len(a), dtype=bool) if labels is None else (labels == key).to_numpy()
         for j in range(a.shape[1]):
-            x, y = a.iloc[rows, j].to_numpy(), b.iloc[rows, j].to_numpy()
-            keep = ~np.isnan(x) & ~np.isnan(y)
-            x, y = x[keep], y[keep]
-            if top_bottom:
-                ox, oy = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
-                t = top_bottom
-                top = len(set(ox[-t:]) & set(oy[-t:])) / t
-                bot = len(set(ox[:t]) & set(oy[:t])) / t
-                out[e, j] = 1 - (top + bot) / 2
-            elif len(x) >= 2 and x.std() > 0 and y.std() > 0:
-                rx = pd.Series(x).rank().to_numpy()
-                ry = pd.Series(y).rank().to_numpy()
-                out[e, j] = 1 - np.corrcoef(rx, ry)[0, 1]
-    one = not isinstance(s1, pd.DataFrame) and np.asarray(s1).ndim == 1
-    return _wrap(out, _columns(s1), [k for k, _ in groups], eras, one)
+            both = pd.concat([a.iloc[:, j], b.iloc[:, j]], axis=1).iloc[rows].dropna()
+            if len(both) < 2:
+                raise ValueError("fewer than 2 common ids with values")
+            out[e, j] = score(both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy())
+    one = np.ndim(current) == 1 and np.ndim(previous) == 1
+    return _wrap(out, _columns(current), keys, eras, one)
 
 
-def turnover(
-    s1: Any,
-    s2: Any,
-    *,
-    eras: Any = None,
-    nan_policy: str = "raise",
-) -> Any:
-    """Per era and column: sum |s1 - s2| / 2."""
-    a, b = _pairs(s1, s2)
-    if nan_policy == "raise":
-        _check(a.to_numpy(), "s1")
-        _check(b.to_numpy(), "s2")
-    groups = _era_groups(eras, len(a))
-    out = np.full((len(groups), a.shape[1]), np.nan)
-    for e, (_, rows) in enumerate(groups):
-        for j in range(a.shape[1]):
-            x, y = a.iloc[rows, j].to_numpy(), b.iloc[rows, j].to_numpy()
-            keep = ~np.isnan(x) & ~np.isnan(y)
-            out[e, j] = np.abs(x[keep] - y[keep]).sum() / 2
-    one = not isinstance(s1, pd.DataFrame) and np.asarray(s1).ndim == 1
-    return _wrap(out, _columns(s1), [k for k, _ in groups], eras, one)
+def churn(current: Any, previous: Any, top_bottom: int | None = None, *, eras: Any = None) -> Any:
+    """Per era and column, over the common ids with values: 1 - Spearman; with
+    top_bottom = t, 1 - the mean of the shares of the t highest and the t lowest ids
+    (stable sort) that both sides share."""
+
+    def score(x: np.ndarray, y: np.ndarray) -> float:
+        if top_bottom:
+            ox, oy = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+            t = top_bottom
+            top = len(set(ox[-t:]) & set(oy[-t:])) / t
+            bot = len(set(ox[:t]) & set(oy[:t])) / t
+            return 1 - (top + bot) / 2
+        if x.std() == 0 or y.std() == 0:
+            return np.nan
+        return 1 - float(pd.Series(x).corr(pd.Series(y), method="spearman"))
+
+    return _pair_scores(current, previous, eras, score)
+
+
+def turnover(current: Any, previous: Any, *, eras: Any = None) -> Any:
+    """Per era and column, over the common ids with values: sum |current - previous| / 2."""
+    return _pair_scores(current, previous, eras, lambda x, y: np.abs(x - y).sum() / 2)

@@ -12,7 +12,6 @@ from scipy.special import ndtri
 from ._neutralize import neutralize
 
 __all__ = [
-    "churn",
     "feature_correlations",
     "feature_exposure",
     "feature_neutral_corr",
@@ -242,15 +241,3 @@ def hard_era_mmc(mmc_per_era, metamodel_corr_per_era, coefficient=1.5):
     w = np.where(np.asarray(mm, dtype=np.float64) < 0, coefficient, 1.0)
     out = pd.Series({c: float(np.mean(w * frame[c].to_numpy())) for c in frame.columns})
     return float(out.iloc[0]) if was_1d else out
-
-
-def churn(current, previous):
-    if isinstance(current, pd.Series) and isinstance(previous, pd.Series):
-        both = pd.concat([current, previous], axis=1, join="inner").dropna()
-        return 1.0 - both.iloc[:, 0].rank().corr(both.iloc[:, 1].rank())
-    if isinstance(current, pd.DataFrame):
-        return pd.Series({c: churn(current[c], previous[c]) for c in current.columns})
-    a, b = np.asarray(current, dtype=np.float64), np.asarray(previous, dtype=np.float64)
-    if a.ndim == 1:
-        return churn(pd.Series(a), pd.Series(b))
-    return pd.Series([churn(pd.Series(a[:, j]), pd.Series(b[:, j])) for j in range(a.shape[1])])
