@@ -45,11 +45,11 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import pandas as pd
 
-from .. import _core
-from .. import diagnostics as _diag
-from .. import scoring as _scoring
-from ..neutralization import neutralize as _neutralize
-from ..neutralization import orthogonalize as _orthogonalize
+from ... import _core
+from ... import diagnostics as _diag
+from ... import scoring as _scoring
+from ...neutralization import neutralize as _neutralize
+from ...neutralization import orthogonalize as _orthogonalize
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
@@ -60,7 +60,9 @@ def _ndtri(p: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "DEFAULT_MAX_FILTERED_INDEX_RATIO",
+    "alpha",
     "center",
+    "contribution_scores",
     "correlation",
     "correlation_contribution",
     "feature_neutral_corr",
@@ -69,12 +71,15 @@ __all__ = [
     "filter_sort_top_bottom",
     "filter_sort_top_bottom_concat",
     "gaussian",
+    "generate_neutralized_weights",
     "max_feature_correlation",
+    "meta_portfolio_contribution",
     "min_max_normalize",
     "neutral_contribution",
     "neutral_correlation",
     "neutralize",
     "numerai_corr",
+    "one_hot_encode",
     "orthogonalize",
     "pearson_correlation",
     "power",
@@ -300,6 +305,36 @@ def orthogonalize(v: np.ndarray, u: np.ndarray) -> np.ndarray:
     return v - np.outer(u, coefficients)
 
 
+def _categories(values: np.ndarray) -> tuple[list[Any], bool]:
+    """Sorted distinct non-missing values (as scikit-learn's OneHotEncoder orders
+    them: numbers ascending, strings lexically) and whether any value is missing."""
+    missing = pd.isna(values)
+    present = values[~missing]
+    if present.dtype.kind in "biuf":
+        return list(np.unique(present)), bool(missing.any())
+    return sorted(set(present.tolist())), bool(missing.any())
+
+
+def one_hot_encode(df: pd.DataFrame, columns: list[str], dtype: type = np.float64) -> pd.DataFrame:
+    """Replace each of ``columns`` by one 0/1 column per distinct value, named
+    ``<column>_<value>`` (``<column>_nan`` for missing values, last), appended after
+    the other columns; values sorted as scikit-learn's ``OneHotEncoder`` sorts them,
+    which the original uses (not needed here)."""
+    for col in columns:
+        values = df[col].to_numpy()
+        categories, any_missing = _categories(values)
+        missing = pd.isna(values)
+        indicators = [(values == c) & ~missing for c in categories]
+        names = [f"{col}_{c}" for c in categories]
+        if any_missing:
+            indicators.append(missing)
+            names.append(f"{col}_nan")
+        block = np.column_stack(indicators) if indicators else np.empty((len(df), 0))
+        encoded = pd.DataFrame(block.astype(dtype), columns=names, index=df.index)
+        df = df.join(encoded).drop(columns=col)
+    return df
+
+
 def tie_kept_rank__gaussianize__pow_1_5(df: pd.DataFrame) -> pd.DataFrame:
     """``power(gaussian(tie_kept_rank(df)), 1.5)``."""
     return power(gaussian(tie_kept_rank(df)), 1.5)
@@ -410,18 +445,32 @@ def _scores_of_columns(
     )
 
 
+def _float_dtype(s: pd.Series) -> type:
+    """The float type pandas computes a centred target in: float32 for a float32
+    target (Numerai ships its targets so), float64 otherwise."""
+    return np.float32 if str(s.dtype).lower() == "float32" else np.float64
+
+
+def _signed_power(t: np.ndarray, p: float) -> np.ndarray:
+    """``sign(t) |t|^p`` in ``t``'s own dtype, as the original's ``power`` computes a
+    float32 target in float32 (the exact elementwise NumPy expression; one vector)."""
+    return np.sign(t) * np.abs(t) ** p
+
+
 def _aligned_values(
     s1: pd.Series, s2: pd.DataFrame, max_filtered_ratio: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The values of :func:`filter_sort_index` (s1, s2), without copying in the common
-    case of equal, sorted, complete indexes."""
-    v1 = s1.to_numpy(np.float64)
+    case of equal, sorted, complete indexes. ``s1`` keeps its float dtype (float32
+    stays float32); ``s2`` comes back as float64."""
+    dtype = _float_dtype(s1)
+    v1 = s1.to_numpy(dtype)
     v2 = s2.to_numpy(np.float64)
     same = s1.index.equals(s2.index) and s1.index.is_monotonic_increasing
     if same and s1.index.is_unique and not np.isnan(v1).any() and not np.isnan(v2).any():
         return v1, v2
     a, b = filter_sort_index(s1, s2, max_filtered_ratio)
-    return a.to_numpy(np.float64), b.to_numpy(np.float64)
+    return a.to_numpy(dtype), b.to_numpy(np.float64)
 
 
 def numerai_corr(
@@ -438,17 +487,15 @@ def numerai_corr(
     so only the target's assertion is repeated here. Rank, Gaussian, p15 and Pearson
     run fused in one kernel pass over each column.
     """
-    centred = center(targets)
+    centred = center(targets)  # in the target's dtype: float32 stays float32
     t, p = _aligned_values(centred, predictions, max_filtered_index_ratio)
     if target_pow15:
-        t15 = (
-            _scoring.power(t, 1.5, n_threads=N_THREADS)
-            if np.isfinite(t).all()
-            else np.sign(t) * np.abs(t) ** 1.5
-        )
+        t15 = _signed_power(t, 1.5)
         std_zero = len(t) > 1 and t15.std(ddof=1) == 0
-        assert std_zero or _column_pearson(t15.reshape(-1, 1), t.reshape(-1, 1))[0] >= 0.9
+        t64 = t.astype(np.float64).reshape(-1, 1)
+        assert std_zero or _column_pearson(t15.astype(np.float64).reshape(-1, 1), t64)[0] >= 0.9
         t = t15
+    t = t.astype(np.float64)  # the original's Pearson runs in float64
     n = len(t)
     tb = top_bottom if top_bottom is not None and top_bottom > 0 else None
     if tb is not None:
@@ -531,32 +578,85 @@ def stake_weight(predictions: pd.DataFrame, stakes: pd.Series) -> pd.Series:
     return pd.Series(out, index=predictions.index)
 
 
-def _contribution_target(live_targets: pd.Series) -> np.ndarray:
-    t = live_targets.to_numpy(np.float64)
-    if ((t >= 0) & (t <= 1)).all():
-        t = t * 4
-    return t - t.mean()
+def _contribution_target(live_targets: pd.Series) -> pd.Series:
+    """Targets in [0, 1] times 4 (buckets -2..2), then centred, in the target's own
+    float dtype as the original computes them (float32 stays float32)."""
+    if ((live_targets >= 0) & (live_targets <= 1)).all():
+        live_targets = live_targets * 4
+    return center(live_targets)
+
+
+def _top_bottom_contribution(
+    neutral: pd.DataFrame, targets: pd.Series, top_bottom: int
+) -> np.ndarray:
+    """Per column: the mean of target x neutral prediction over the column's
+    ``top_bottom`` highest and lowest rows, targets matched to those rows by id."""
+    t_rows = targets.index.get_indexer(neutral.index)
+    values = neutral.to_numpy(np.float64)
+    t = targets.to_numpy(np.float64)
+    fast = (
+        targets.index.is_unique
+        and (t_rows >= 0).all()
+        and not np.isnan(values).any()
+        and not np.isnan(t).any()
+    )
+    if not fast:
+        return _top_bottom_contribution_pandas(neutral, targets, top_bottom)
+    # the original concatenates top and bottom rows; overlapping halves duplicate
+    # ids and fail its index check
+    assert 2 * top_bottom <= len(values)
+    out = np.empty(values.shape[1])
+    for j in range(values.shape[1]):
+        top, bottom = _top_bottom_positions(values[:, j], top_bottom)
+        rows = np.concatenate([top, bottom])
+        out[j] = float(t[t_rows[rows]] @ values[rows, j]) / (2 * top_bottom)
+    return out
+
+
+def _top_bottom_contribution_pandas(
+    neutral: pd.DataFrame, targets: pd.Series, top_bottom: int
+) -> np.ndarray:
+    """The top/bottom contribution through the original's pandas steps (missing
+    values, ids the target lacks), column by column: keep the extremes, match the
+    targets by id (with its overlap assertion), missing products count as 0."""
+    extremes = neutral.apply(lambda col: filter_sort_top_bottom_concat(col, top_bottom))
+    ratio = 1 - top_bottom / len(targets)
+    matched = extremes.apply(lambda col: filter_sort_index(col, targets, ratio)[1])
+    products = matched.fillna(0).T.to_numpy(np.float64) @ extremes.fillna(0).to_numpy(np.float64)
+    return np.diag(products) / (top_bottom * 2)
+
+
+def contribution_scores(
+    neutral_preds: np.ndarray,
+    live_targets: pd.Series,
+    predictions: pd.DataFrame,
+    top_bottom: int | None = None,
+) -> pd.Series:
+    """Contribution of each column of ``neutral_preds`` (predictions already
+    orthogonalized to the metamodel): ``t_cᵀ p / n`` with ``t_c`` the target (times 4
+    when it lies in [0, 1]) centred; with ``top_bottom``, the mean of ``t_c p`` over
+    each column's top and bottom rows. ``predictions`` gives the index and columns.
+    """
+    targets = _contribution_target(live_targets)
+    if top_bottom is not None and top_bottom > 0:
+        neutral = pd.DataFrame(neutral_preds, index=predictions.index, columns=predictions.columns)
+        return pd.Series(
+            _top_bottom_contribution(neutral, targets, top_bottom), index=predictions.columns
+        )
+    t = targets.to_numpy(_float_dtype(targets)).astype(np.float64)
+    return pd.Series((t @ neutral_preds) / len(t), index=predictions.columns)
 
 
 def _contribution(
     p: np.ndarray,
     m: np.ndarray,
     live_targets: pd.Series,
-    columns: pd.Index,
+    predictions: pd.DataFrame,
     top_bottom: int | None,
 ) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         neutral = orthogonalize(p, m) if np.any(m) else np.full_like(p, np.nan)
-    t = _contribution_target(live_targets)
-    if top_bottom is not None and top_bottom > 0:
-        assert 2 * top_bottom <= len(t)
-        out = np.empty(neutral.shape[1])
-        for j in range(neutral.shape[1]):
-            top, bottom = _top_bottom_positions(neutral[:, j], top_bottom)
-            rows = np.concatenate([top, bottom])
-            out[j] = float(t[rows] @ neutral[rows, j]) / (2 * top_bottom)
-        return pd.Series(out, index=columns)
-    return pd.Series((t @ neutral) / len(t), index=columns)
+    return contribution_scores(neutral, live_targets, predictions, top_bottom)
 
 
 def correlation_contribution(
@@ -571,7 +671,7 @@ def correlation_contribution(
     live_targets, meta_model = filter_sort_index(live_targets, meta_model)
     p = gaussian(tie_kept_rank(predictions)).to_numpy(np.float64)
     m = gaussian(tie_kept_rank(meta_model.to_frame())).to_numpy(np.float64)[:, 0]
-    return _contribution(p, m, live_targets, predictions.columns, top_bottom)
+    return _contribution(p, m, live_targets, predictions, top_bottom)
 
 
 def neutral_contribution(
@@ -587,6 +687,117 @@ def neutral_contribution(
     )
     p = neutralize(gaussian(tie_kept_rank(predictions)), neutralizers).to_numpy(np.float64)
     m = neutralize(gaussian(tie_kept_rank(meta_model.to_frame())), neutralizers)
-    return _contribution(
-        p, m.to_numpy(np.float64)[:, 0], live_targets, predictions.columns, top_bottom
+    return _contribution(p, m.to_numpy(np.float64)[:, 0], live_targets, predictions, top_bottom)
+
+
+# ------------------------------------------------------- Signals / Crypto weights
+
+
+def _contribution_module() -> Any:
+    # imported on first use: neutralkit.contribution is the native implementation
+    from ... import contribution
+
+    return contribution
+
+
+def _neutral_weights_of_transformed(
+    transformed: pd.DataFrame, neutralizers: pd.DataFrame, sample_weights: pd.Series
+) -> pd.DataFrame:
+    """``(s - N (Nᵀ (v s))) v`` per column, for already transformed ``s`` on the
+    (aligned, sorted) rows of ``neutralizers`` and ``sample_weights``."""
+    s = transformed.to_numpy(np.float64)
+    n = neutralizers.to_numpy(np.float64)
+    v = sample_weights.to_numpy(np.float64)[:, None]
+    out = (s - n @ (n.T @ (v * s))) * v
+    return pd.DataFrame(out, index=transformed.index, columns=transformed.columns)
+
+
+def generate_neutralized_weights(
+    predictions: pd.DataFrame,
+    neutralizers: pd.DataFrame,
+    sample_weights: pd.Series,
+    center_and_normalize: bool = False,
+) -> pd.DataFrame:
+    """Neutralized portfolio weights of each column (``neutralkit.neutralized_weights``):
+    ``s = p15(gaussian(tie_kept_rank(p)))``, ``w = (s - N (Nᵀ (v ∘ s))) ∘ v`` on the ids
+    the three inputs share; optionally centred and divided by ``sum |w|``.
+
+    The neutralizers are used as given (the original expects orthonormal columns).
+    Predictions are ranked on all their rows before the ids are matched, as in the
+    original: when every prediction id has neutralizers and weights (the usual case)
+    the whole computation runs in neutralkit's kernel; otherwise the ranks come from
+    the kernel and the projection is one matrix product here.
+    """
+    assert not predictions.isna().to_numpy().any(), "Predictions contain NaNs"
+    assert not neutralizers.isna().to_numpy().any(), "Normalization factors contain NaNs"
+    assert not sample_weights.isna().any(), "Weights contain NaNs"
+    if predictions.shape[1]:
+        _assert_sorted(predictions.index, "unsorted index found")
+    p, n, v = filter_sort_index_many([predictions, neutralizers, sample_weights])
+    if len(p) == len(predictions) and len(p) >= 2:
+        weights = _contribution_module().neutralized_weights(
+            p, n, v, center_and_normalize=center_and_normalize, n_threads=N_THREADS
+        )
+        return pd.DataFrame(weights, index=p.index, columns=p.columns)
+    transformed = tie_kept_rank__gaussianize__pow_1_5(predictions).loc[p.index]
+    weights = _neutral_weights_of_transformed(transformed, n, v)
+    if center_and_normalize:
+        weights = weight_normalize(center(weights))
+    return weights
+
+
+def alpha(
+    predictions: pd.DataFrame,
+    neutralizers: pd.DataFrame,
+    sample_weights: pd.Series,
+    targets: pd.Series,
+) -> pd.Series:
+    """The "alpha" score of each column: ``wᵀ t_c / n``, ``w`` the neutralized weights
+    and ``t_c`` the target centred on all its ids (in its own dtype, float32 kept)."""
+    targets = center(targets)
+    predictions, targets = filter_sort_index(predictions, targets)
+    weights = generate_neutralized_weights(predictions, neutralizers, sample_weights)
+    if not weights.index.equals(targets.index):
+        # pandas' Series @ Series refuses unequal ids with this message
+        raise ValueError("matrices are not aligned")
+    t = targets.to_numpy(_float_dtype(targets)).astype(np.float64)
+    scores = weights.to_numpy(np.float64).T @ t / len(t)
+    return pd.Series(scores, index=weights.columns)
+
+
+def meta_portfolio_contribution(
+    predictions: pd.DataFrame,
+    stakes: pd.Series,
+    neutralizers: pd.DataFrame,
+    sample_weights: pd.Series,
+    targets: pd.Series,
+) -> pd.Series:
+    """Meta-portfolio contribution (MPC) of each staked column
+    (``neutralkit.meta_portfolio_contribution``): the gradient of the stake-weighted
+    portfolio's alpha with respect to the stakes, ``Rᵀ t_c / ||v|| / 50`` with ``W_c``
+    the centred neutralized weights, ``v = W_c s`` and ``R = W_c - v (vᵀ W_c) / (vᵀ v)``.
+
+    Missing stakes count as 0; stakes are divided by the sum of their absolute values.
+    The target is centred on the matched ids in its own dtype (float32 kept).
+    """
+    predictions, targets = filter_sort_index(predictions, targets)
+    targets = center(targets)
+    stake_weights = weight_normalize(stakes.fillna(0))
+    assert np.isclose(stake_weights.sum(), 1), "Stakes must sum to 1"
+    staked = predictions[stakes.index]
+    assert not staked.isna().to_numpy().any(), "Predictions contain NaNs"
+    assert not neutralizers.isna().to_numpy().any(), "Normalization factors contain NaNs"
+    assert not sample_weights.isna().any(), "Weights contain NaNs"
+    _assert_sorted(staked.index, "unsorted index found")
+    p, n, v = filter_sort_index_many([staked, neutralizers, sample_weights])
+    if len(p) != len(targets):
+        # the original multiplies the weights by the targets by position
+        raise ValueError(f"matmul: the weights have {len(p)} rows and the targets {len(targets)}")
+    t = targets.to_numpy(_float_dtype(targets)).astype(np.float64)
+    if len(t) < 2:
+        # one id: the portfolio is 0 and the original's 0 / 0 gives NaN
+        return pd.Series(np.nan, index=stakes.index)
+    mpc = _contribution_module().meta_portfolio_contribution(
+        p, stake_weights, n, v, t, n_threads=N_THREADS
     )
+    return pd.Series(np.asarray(mpc, dtype=np.float64), index=stakes.index)
