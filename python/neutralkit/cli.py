@@ -649,6 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(neu, plots=False)
     neu.set_defaults(func=cmd_neutralize)
+    from . import testing  # `check` lives with its code (neutralkit.testing)
+
+    testing.add_check_command(sub)
     return parser
 
 
