@@ -312,8 +312,12 @@ def test_mismatched_lengths():
         nk.feature_neutral_corr(preds, feats, target.to_numpy()[:-1])
     with pytest.raises(ValueError, match="eras"):
         nk.feature_correlations(preds, feats, eras=eras[:-1])
-    with pytest.raises(ValueError, match="index"):
-        nk.feature_exposure(preds, feats.iloc[::-1])
+    # pandas rows meet by index label: reversed rows are aligned, not paired by position
+    pd.testing.assert_frame_equal(
+        nk.feature_exposure(preds, feats.iloc[::-1]), nk.feature_exposure(preds, feats)
+    )
+    with pytest.raises(ValueError, match="features and preds: index labels differ"):
+        nk.feature_exposure(preds, feats.set_axis(feats.index + 10**6))
 
 
 def test_summary_rejects_empty_and_nan():
@@ -341,7 +345,7 @@ def test_hard_era_mmc_coefficient_must_be_a_number(bad):
 
 def test_hard_era_mmc_eras_must_match():
     mmc = pd.Series([0.1, 0.2], index=["e1", "e2"])
-    with pytest.raises(ValueError, match="eras"):
+    with pytest.raises(ValueError, match="metamodel_corr_per_era and mmc_per_era: index"):
         nk.hard_era_mmc(mmc, pd.Series([0.1, 0.2], index=["e1", "e3"]))
     with pytest.raises(ValueError, match="length mismatch"):
         nk.hard_era_mmc([0.1, 0.2], [0.1])

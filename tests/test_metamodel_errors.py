@@ -122,7 +122,7 @@ def test_length_mismatches():
 
 def test_pandas_indexes_that_disagree():
     frame = pd.DataFrame(PREDS)
-    with pytest.raises(ValueError, match="target: index does not match"):
+    with pytest.raises(ValueError, match="target and preds: index labels differ"):
         nk.mmc(frame, pd.Series(TARGET, index=np.arange(N) + 1), stakes=STAKES)
 
 

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _core, scoring
+from . import _core
 from ._validate import (
+    Eras,
     Labeled,
+    aligned,
     as_float64,
     as_kernel_matrix,
     check_finite,
@@ -28,8 +30,11 @@ from ._validate import (
     labeled,
     n_threads_of,
     proportions_of,
+    row_positions,
+    vector,
 )
-from .neutralization import neutralize
+from .neutralization import _neutralize_eras, _results
+from .scoring import _CENTER_POWER, _rank_corr_kernel
 
 __all__ = [
     "feature_correlations",
@@ -55,32 +60,22 @@ def _numeric(x: Any, name: str) -> tuple[Labeled, np.ndarray]:
     return lab, values
 
 
-def _check_aligned(lab: Labeled, index: pd.Index | None, name: str) -> None:
-    if lab.index is not None and index is not None and not lab.index.equals(index):
-        raise ValueError(f"{name}: its index differs from the index of preds; align them first")
-
-
 def _features(
-    x: Any, n_rows: int, name: str = "features", index: pd.Index | None = None
+    x: Any, anchor: Labeled, name: str = "features", anchor_name: str = "preds"
 ) -> Labeled:
-    lab = labeled(x, name)
-    check_rows(name, lab.n_rows, n_rows, "preds")
-    _check_aligned(lab, index, name)
+    """Finite features aligned to the rows of ``anchor`` (by label for pandas)."""
+    lab = aligned(x, name, anchor, anchor_name)
     check_finite(lab, name)
     return lab
 
 
-def _target(
-    target: Any, n_rows: int, name: str = "target", index: pd.Index | None = None
-) -> np.ndarray:
-    lab = labeled(target, name)
-    if lab.n_cols != 1:
-        raise ValueError(f"{name}: expected one column, got {lab.n_cols}")
-    check_rows(name, lab.n_rows, n_rows, "preds")
-    _check_aligned(lab, index, name)
-    values = as_float64(lab.values)
-    check_finite(lab, name, values)
-    return values[:, 0]
+def _target(target: Any, anchor: Labeled, name: str = "target") -> np.ndarray:
+    """A finite target aligned to the rows of ``anchor`` (by label for pandas)."""
+    values = vector(target, name, anchor, "preds")
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    if bad:
+        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+    return values
 
 
 def _per_column(lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any) -> Any:
@@ -101,8 +96,8 @@ def _correlation_cube(
     preds: Any, features: Any, eras: Any, n_threads: Any
 ) -> tuple[Labeled, Labeled, np.ndarray, pd.Index]:
     p_lab, p_values = _numeric(preds, "preds")
-    f_lab = _features(features, p_lab.n_rows, index=p_lab.index)
-    era_index = eras_of(eras, p_lab.n_rows)
+    f_lab = _features(features, p_lab)
+    era_index = eras_of(eras, p_lab.n_rows, index=p_lab.index)
     cube = _core.feature_correlations(
         p_values,
         as_kernel_matrix(f_lab.values),
@@ -292,19 +287,32 @@ def feature_neutral_corr(
         Non-numeric input.
     """
     preset = _check_preset(preset)
-    p_lab, p_values = _numeric(preds, "preds")
-    f_lab = _features(features, p_lab.n_rows, index=p_lab.index)
-    t = _target(target, p_lab.n_rows, index=p_lab.index)
-    x = as_kernel_matrix(f_lab.values)
+    p_lab, p_values, x, t, er, threads = _neutral_setup(
+        preds, features, "features", target, eras, n_threads
+    )
     if preset == "official":
-        g = scoring.gaussianize(p_values, eras=eras, n_threads=n_threads)
-        r = neutralize(g, x, eras=eras, n_threads=n_threads)
-        out = scoring.numerai_corr(r, t, eras=eras, n_threads=n_threads)
+        g = _core.rank_columns(p_values, er.order, er.offsets, 0, True, 1.0, threads)
+        r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
+        kernel = _rank_corr_kernel(0, True, 1.5, _CENTER_POWER, 1.5, 0)
+        out = kernel(r, [t], None, er, threads)
     else:
-        u = scoring.rank(p_values, eras=eras, method="first", n_threads=n_threads)
-        r = neutralize(u, x, eras=eras, standardize=True, n_threads=n_threads)
-        out = scoring.pearson(r, t, eras=eras, n_threads=n_threads)
-    return _rewrap_scores(p_lab, out, eras)
+        u = _core.rank_columns(p_values, er.order, er.offsets, 1, False, 1.0, threads)
+        r = _neutralize_eras(x, u, er, [1.0], standardize=True, n_threads=threads)[0]
+        out = _core.pearson_columns(r, t, er.order, er.offsets, False, threads)
+    return _per_column(p_lab, out, er.labels, eras)
+
+
+def _neutral_setup(
+    preds: Any, features: Any, features_name: str, target: Any, eras: Any, n_threads: Any
+) -> tuple[Labeled, np.ndarray, np.ndarray, np.ndarray, Eras, int]:
+    """Validated once: preds, then features, target and eras aligned to preds."""
+    threads = n_threads_of(n_threads)
+    p_lab, p_values = _numeric(preds, "preds")
+    f_lab = _features(features, p_lab, features_name)
+    t = _target(target, p_lab)
+    er = eras_of(eras, p_lab.n_rows, index=p_lab.index)
+    er.check_min_size(2, "this score")
+    return p_lab, p_values, as_kernel_matrix(f_lab.values), t, er, threads
 
 
 def neutral_correlation(
@@ -319,22 +327,21 @@ def neutral_correlation(
 
     ``Pearson(neutralize(gaussianize(rank(preds)), neutralizers), center(target))``:
     no 1.5 power on either side (centring the target does not change Pearson).
+
+    Parameters
+    ----------
+    preds, target, eras, n_threads
+        As :func:`feature_neutral_corr`.
+    neutralizers : array-like or DataFrame, shape (n, k)
+        Aligned to ``preds`` as ``features`` is in :func:`feature_neutral_corr`.
     """
-    p_lab, p_values = _numeric(preds, "preds")
-    n_lab = _features(neutralizers, p_lab.n_rows, "neutralizers", p_lab.index)
-    t = _target(target, p_lab.n_rows, index=p_lab.index)
-    g = scoring.gaussianize(p_values, eras=eras, n_threads=n_threads)
-    r = neutralize(g, as_kernel_matrix(n_lab.values), eras=eras, n_threads=n_threads)
-    return _rewrap_scores(p_lab, scoring.pearson(r, t, eras=eras, n_threads=n_threads), eras)
-
-
-def _rewrap_scores(p_lab: Labeled, out: Any, eras: Any) -> Any:
-    """Scores computed on the 2-D float64 values -> labelled like the caller's preds."""
-    if eras is None:
-        values = np.asarray(out, dtype=np.float64).reshape(1, -1)
-        return _per_column(p_lab, values, pd.Index([None]), None)
-    frame = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
-    return _per_column(p_lab, frame.to_numpy(dtype=np.float64), frame.index, eras)
+    p_lab, p_values, x, t, er, threads = _neutral_setup(
+        preds, neutralizers, "neutralizers", target, eras, n_threads
+    )
+    g = _core.rank_columns(p_values, er.order, er.offsets, 0, True, 1.0, threads)
+    r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
+    out = _core.pearson_columns(r, t, er.order, er.offsets, False, threads)
+    return _per_column(p_lab, out, er.labels, eras)
 
 
 def feature_neutral_target(
@@ -349,11 +356,28 @@ def feature_neutral_target(
 
     Intercept included. Returns the target's kind and shape (index kept); a list of
     those when ``proportion`` is a list.
+
+    Parameters
+    ----------
+    target : array-like, Series or DataFrame, shape (n,) or (n, m)
+        Finite. The first row input: the others are aligned to it.
+    features : array-like or DataFrame, shape (n, k)
+        Finite; any supported dtype. Rows meet ``target``'s by index label when both
+        are pandas objects (same labels in another order are aligned; different or
+        duplicated labels raise ValueError), by position otherwise.
+    eras : array-like or Series, optional
+        One label per row; a Series is aligned to ``target`` by index label.
+    proportion : float in [0, 1] or list of floats
+    n_threads : int, optional
+        1 to 1024 (default: all cores).
     """
-    t_lab, _ = _numeric(target, "target")
-    _features(features, t_lab.n_rows)
-    proportions_of(proportion)
-    return neutralize(target, features, eras=eras, proportion=proportion, n_threads=n_threads)
+    t_lab, t_values = _numeric(target, "target")
+    f_lab = _features(features, t_lab, anchor_name="target")
+    props, scalar = proportions_of(proportion)
+    threads = n_threads_of(n_threads)
+    er = eras_of(eras, t_lab.n_rows, index=t_lab.index, index_name="target")
+    out = _neutralize_eras(f_lab.values, t_values, er, props, n_threads=threads)
+    return _results(t_lab, out, props, scalar)
 
 
 # ----------------------------------------------------------------- per-era summaries
@@ -530,13 +554,11 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
     mm = as_float64(mm_lab.values)[:, 0]
     mmc_index = mmc_per_era.index if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) else None
     if mmc_index is not None and mm_lab.index is not None:
-        if len(mm_lab.index) != len(mmc_index) or not mm_lab.index.isin(mmc_index).all():
-            raise ValueError(
-                "metamodel_corr_per_era: its eras (index) differ from those of mmc_per_era"
-            )
-        if mm_lab.index.has_duplicates or mmc_index.has_duplicates:
-            raise ValueError("mmc_per_era / metamodel_corr_per_era: duplicated era labels")
-        mm = pd.Series(mm, index=mm_lab.index).reindex(mmc_index).to_numpy()
+        positions = row_positions(
+            mm_lab.index, "metamodel_corr_per_era", mmc_index, "mmc_per_era"
+        )
+        if positions is not None:
+            mm = mm[positions]
     else:
         check_rows("metamodel_corr_per_era", len(mm), values.shape[0], "mmc_per_era")
     for arr, nm in ((values, "mmc_per_era"), (mm, "metamodel_corr_per_era")):

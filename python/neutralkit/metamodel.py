@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _core, scoring
+from . import _core
 from ._validate import (
     Eras,
     Labeled,
-    as_float64,
+    aligned,
     as_kernel_matrix,
+    as_vector,
     check_finite,
-    check_rows,
+    check_no_inf,
     eras_of,
     labeled,
     n_threads_of,
@@ -38,6 +39,10 @@ __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
 _METHODS = {"average": "average", "first": "first", "ordinal": "first"}
 _RANK_CODES = {"average": 0, "first": 1}  # RankMethod in rank.hpp
 _UNIFORM_VARIANCE = 1.0 / 12.0
+#: bounds of ``bags``: the bag draw loops over bags, and the metamodels take
+#: rows x bags float64 values (2**28 values = 2 GiB)
+MAX_BAGS = 100_000
+MAX_BAG_VALUES = 2**28
 
 
 # ------------------------------------------------------------------------------------
@@ -54,35 +59,23 @@ def _preds_of(preds: Any, allow_nan: bool = False) -> tuple[Labeled, np.ndarray]
     """The predictions as given (any supported dtype, any strides: never copied)."""
     lab = labeled(preds, "preds")
     if allow_nan:
-        _check_no_inf(lab, lab.values, "preds")
+        check_no_inf(lab.values, "preds")
     else:
         check_finite(lab, "preds")
     return lab, lab.values
 
 
-def _column_of(
-    x: Any, name: str, n_rows: int, allow_nan: bool = False
-) -> tuple[Labeled, np.ndarray]:
-    """A single column (1-D, Series or one-column 2-D) of n_rows finite numbers."""
-    lab = labeled(x, name)
+def _column_of(x: Any, name: str, preds: Labeled, allow_nan: bool = False) -> np.ndarray:
+    """One finite number per row of ``preds``, aligned to it (by label for pandas)."""
+    lab = aligned(x, name, preds, "preds")
     if lab.n_cols != 1:
         raise ValueError(f"{name}: expected one column, got {lab.n_cols}")
-    check_rows(name, lab.n_rows, n_rows, "preds")
-    values = as_float64(lab.values)
+    values = as_vector(lab.values)
     if allow_nan:
-        _check_no_inf(lab, values, name)
+        check_no_inf(values, name)
     else:
-        check_finite(lab, name, values)
-    return lab, values[:, 0]
-
-
-def _check_index(preds: Labeled, other: Labeled, name: str) -> None:
-    """Rows are matched by position; two pandas indexes that disagree are an error."""
-    if preds.index is not None and other.index is not None and not preds.index.equals(other.index):
-        raise ValueError(
-            f"{name}: index does not match the index of preds (rows are matched by "
-            "position; reindex one of them or pass NumPy arrays)"
-        )
+        check_finite(lab, name, values.reshape(-1, 1))
+    return values
 
 
 def _label(value: Any) -> Any:
@@ -90,16 +83,10 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _eras_of(eras: Any, n_rows: int) -> Eras:
-    er = eras_of(eras, n_rows)
-    sizes = er.sizes()
-    small = np.flatnonzero(sizes < 2)
-    if small.size:
-        label = _label(er.labels[small[0]])
-        raise ValueError(
-            f"eras: era {label!r} has {sizes[small[0]]} row(s); every era needs at "
-            "least 2 rows to compute a covariance"
-        )
+def _eras_of(eras: Any, n_rows: int, index: pd.Index | None = None) -> Eras:
+    """Eras aligned to the rows of preds (``index``), each of at least 2 rows."""
+    er = eras_of(eras, n_rows, index=index)
+    er.check_min_size(2, "a covariance")
     return er
 
 
@@ -124,9 +111,12 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
         ):
             raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
         # users without a stake are scored but take no part in the metamodel
-        values = stakes.reindex(users, fill_value=0.0).to_numpy(dtype=np.float64)
+        given = np.asarray(labeled(stakes, "stakes").values[:, 0], dtype=np.float64)
+        values = pd.Series(given, index=stakes.index).reindex(users, fill_value=0.0).to_numpy()
     else:
         arr = np.asarray(stakes)
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.int8)
         if arr.dtype == object or arr.dtype.kind not in "iuf":
             raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
         if arr.ndim != 1:
@@ -148,8 +138,14 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
             f"stakes: contains {int(negative.sum())} negative value(s); first for "
             f"user {users[np.flatnonzero(negative)[0]]!r}"
         )
-    if values.sum() <= 0:
+    total = values.sum()
+    if total <= 0:
         raise ValueError("stakes: stakes sum to 0; at least one must be positive")
+    if not np.isfinite(total):
+        raise ValueError(
+            "stakes: their sum overflows float64 (inf); rescale them (only their ratios "
+            "matter)"
+        )
     return values
 
 
@@ -162,13 +158,27 @@ def _fraction_of(fraction: Any) -> float:
     return value
 
 
-def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
+def _check_bag_count(n_bags: int, n_rows: int | None) -> None:
+    if n_bags > MAX_BAGS:
+        raise ValueError(f"bags: at most {MAX_BAGS} bags, got {n_bags}")
+    if n_rows is not None and n_bags * n_rows > MAX_BAG_VALUES:
+        raise ValueError(
+            f"bags: {n_bags} bags x {n_rows} rows would need {n_bags * n_rows * 8 / 2**30:.1f} "
+            f"GiB of metamodels; bags x rows must stay below {MAX_BAG_VALUES} (score eras "
+            "in chunks, or use fewer bags)"
+        )
+
+
+def _bags_of(
+    bags: Any, n_users: int, fraction: float, seed: Any, n_rows: int | None = None
+) -> np.ndarray:
     """Bags as a boolean mask (n_bags x n_users)."""
     if bags is None:
         return np.ones((1, n_users), dtype=bool)
     if isinstance(bags, numbers.Integral) and not isinstance(bags, (bool, np.bool_)):
         if bags < 1:
             raise ValueError(f"bags: expected a positive number of bags, got {bags}")
+        _check_bag_count(int(bags), n_rows)
         size = round(fraction * n_users)
         if size < 1:
             raise ValueError(
@@ -191,6 +201,7 @@ def _bags_of(bags: Any, n_users: int, fraction: float, seed: Any) -> np.ndarray:
             f"bags: a mask must have shape (n_bags, {n_users}) (one column per user), "
             f"got {mask.shape}"
         )
+    _check_bag_count(mask.shape[0], n_rows)
     empty = np.flatnonzero(~mask.any(axis=1))
     if empty.size:
         raise ValueError(f"bags: bag {int(empty[0])} contains no user")
@@ -223,23 +234,18 @@ def _scale_of(scale: Any) -> float:
     return value
 
 
-def _check_no_inf(lab: Labeled, values: np.ndarray, name: str) -> None:
-    """Under nan_policy="omit", NaN marks a missing value but infinity is still refused."""
-    if values.dtype.kind == "f":
-        count = int(np.isinf(values).sum())
-        if count:
-            raise ValueError(f"{name}: contains {count} infinite value(s)")
-
-
 # ------------------------------------------------------------------------------------
 # computation
 
 
 def _uniform_rank(values: np.ndarray, er: Eras, method: str, n_threads: int) -> np.ndarray:
-    """Per-era uniform ranks ``(r - 0.5) / n`` of each column of an (n x k) array."""
-    eras = None if er.n_eras == 1 else _row_labels(er)
-    out = scoring.rank(values, eras=eras, method=method, n_threads=n_threads, nan_policy="omit")
-    return np.asarray(out, dtype=np.float64)
+    """Per-era uniform ranks ``(r - 0.5) / n`` of each column of an (n x k) array.
+
+    NaN stays NaN, the others ranked over the non-NaN values (``rank(nan_policy="omit")``).
+    """
+    return _core.rank_columns(
+        as_kernel_matrix(values), er.order, er.offsets, _RANK_CODES[method], False, 1.0, n_threads
+    )
 
 
 class _UserRanks:
@@ -292,13 +298,6 @@ class _UserRanks:
         return _core.code_line_dots(
             self.codes, self.er.order, self.er.offsets, scaled, self.n_threads
         )
-
-
-def _row_labels(er: Eras) -> np.ndarray:
-    """An int64 era code per row (era e = the e-th sorted label)."""
-    codes = np.empty(len(er.order), dtype=np.int64)
-    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
-    return codes
 
 
 def _era_rows(er: Eras, e: int) -> slice | np.ndarray:
@@ -366,7 +365,7 @@ def stake_weighted_metamodel(
     users = lab.column_labels()
     stake_values = _stakes_of(stakes, users)
     weights = _bag_weights(np.ones((1, len(users)), dtype=bool), stake_values)
-    er = _eras_of(eras, lab.n_rows)
+    er = _eras_of(eras, lab.n_rows, lab.index)
     threads = n_threads_of(n_threads)
     if omit and values.dtype.kind == "f" and np.isnan(values).any():
         out = np.full(lab.n_rows, np.nan)
@@ -472,23 +471,21 @@ def mmc(
         raise TypeError("mmc: pass exactly one of metamodel= and stakes=")
     lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    t_lab, target_values = _column_of(target, "target", lab.n_rows, omit)
-    _check_index(lab, t_lab, "target")
-    er = _eras_of(eras, lab.n_rows)
+    target_values = _column_of(target, "target", lab, omit)
+    er = _eras_of(eras, lab.n_rows, lab.index)
     if omit:
         given = None
         if metamodel is not None:
             if bags is not None:
                 raise ValueError("bags: bagging needs stakes=, not a given metamodel")
-            m_lab, given = _column_of(metamodel, "metamodel", lab.n_rows, omit)
-            _check_index(lab, m_lab, "metamodel")
+            given = _column_of(metamodel, "metamodel", lab, omit)
         if (
             np.isnan(target_values).any()
             or (given is not None and np.isnan(given).any())
             or (values.dtype.kind == "f" and np.isnan(values).any())
         ):
             if given is None:
-                mask = _bags_of(bags, len(users), fraction_value, seed)
+                mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)
                 stake_values = _stakes_of(stakes, users)
                 _bag_weights(mask, stake_values)  # the same checks as the fast path
             else:
@@ -509,14 +506,13 @@ def mmc(
     if metamodel is not None:
         if bags is not None:
             raise ValueError("bags: bagging needs stakes=, not a given metamodel")
-        m_lab, mm = _column_of(metamodel, "metamodel", lab.n_rows)
-        _check_index(lab, m_lab, "metamodel")
+        mm = _column_of(metamodel, "metamodel", lab)
         meta = mm[:, None]
         if rerank:
             meta = _uniform_rank(meta, er, method, threads)
         meta_name = "metamodel"
     else:
-        mask = _bags_of(bags, len(users), fraction_value, seed)
+        mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)
         weights = _bag_weights(mask, _stakes_of(stakes, users))
         meta = ranks.weighted(weights)
         if rerank:
@@ -549,7 +545,8 @@ def _rank_present(x: np.ndarray, method: str) -> np.ndarray:
     out = np.full(len(x), np.nan)
     ok = ~np.isnan(x)
     if ok.any():
-        out[ok] = scoring.rank(x[ok], method=method, n_threads=1, nan_policy="omit")
+        present = np.ascontiguousarray(x[ok], dtype=np.float64).reshape(-1, 1)
+        out[ok] = _uniform_rank(present, eras_of(None, len(present)), method, 1)[:, 0]
     return out
 
 
@@ -720,11 +717,10 @@ def mmc_loo(
     threads = n_threads_of(n_threads)
     lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    t_lab, target_values = _column_of(target, "target", lab.n_rows, omit)
-    _check_index(lab, t_lab, "target")
+    target_values = _column_of(target, "target", lab, omit)
     stake_values = _stakes_of(stakes, users)
-    er = _eras_of(eras, lab.n_rows)
-    mask = _bags_of(bags, len(users), fraction_value, seed)
+    er = _eras_of(eras, lab.n_rows, lab.index)
+    mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)
     weights = _bag_weights(mask, stake_values)
     if omit and (
         np.isnan(target_values).any() or (values.dtype.kind == "f" and np.isnan(values).any())

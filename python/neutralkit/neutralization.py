@@ -11,14 +11,20 @@ from . import _core
 from ._validate import (
     Eras,
     Labeled,
+    align,
+    aligned,
     as_float64,
     as_kernel_matrix,
+    check_bool,
     check_finite,
+    check_no_inf,
     check_rows,
     eras_of,
     labeled,
     n_threads_of,
+    nan_policy_of,
     proportions_of,
+    row_positions,
 )
 
 __all__ = ["Neutralizer", "neutralize", "neutralize_series", "orthogonalize"]
@@ -32,21 +38,18 @@ _MIN_PIVOT = 1e-9
 
 
 def _method_code(method: Any) -> int:
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
     return _METHODS[method]
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
-    return bool(value)
+_check_bool = check_bool  # kept for callers of the old private name
 
 
 def _exposures(exposures: Any, n_rows: int | None, name: str = "exposures") -> Labeled:
     lab = labeled(exposures, name)
-    if n_rows is not None:
-        check_rows(name, lab.n_rows, n_rows, "y")
+    if n_rows is not None and lab.n_rows != n_rows:
+        raise ValueError(f"length mismatch: {name} has {lab.n_rows} rows but y has {n_rows}")
     check_finite(lab, name)
     return lab
 
@@ -63,6 +66,65 @@ def _results(lab: Labeled, out: np.ndarray, props: list[float], scalar: bool) ->
     return wrapped[0] if scalar else wrapped
 
 
+def _neutralize_eras(
+    x: np.ndarray,
+    y: np.ndarray,
+    er: Eras,
+    props: list[float],
+    *,
+    intercept: bool = True,
+    standardize: bool = False,
+    method: int = 0,
+    n_threads: int = 1,
+) -> np.ndarray:
+    """Residuals (P x n x m) of already validated inputs: x kernel-readable, y float64.
+
+    The internal entry point for every caller inside the package (validated once).
+    """
+    if er.n_eras and np.any(er.sizes() == 0):  # eras emptied by a row subset
+        keep = np.flatnonzero(er.sizes() > 0)
+        er = Eras.from_codes(np.searchsorted(keep, er.codes), er.labels[keep])
+    out, _paths = _core.neutralize(
+        as_kernel_matrix(x),
+        y,
+        er.order,
+        er.offsets,
+        props,
+        intercept,
+        standardize,
+        method,
+        _RCOND,
+        _MIN_PIVOT,
+        n_threads,
+    )
+    return out
+
+
+def _neutralize_omit(
+    x: np.ndarray, y: np.ndarray, er: Eras, props: list[float], **options: Any
+) -> np.ndarray:
+    """nan_policy="omit": each column of y on its own non-NaN rows (NaN stays NaN).
+
+    Columns with the same NaN rows share one factorization per era.
+    """
+    out = np.full((len(props), *y.shape), np.nan)
+    missing = np.isnan(y)
+    clean = np.flatnonzero(~missing.any(axis=0))
+    if clean.size:
+        out[:, :, clean] = _neutralize_eras(x, y[:, clean], er, props, **options)
+    patterns: dict[bytes, list[int]] = {}
+    for j in np.flatnonzero(missing.any(axis=0)):
+        patterns.setdefault(missing[:, j].tobytes(), []).append(int(j))
+    for cols in patterns.values():
+        rows = np.flatnonzero(~missing[:, cols[0]])
+        if not rows.size:
+            continue
+        sub = er.subset(~missing[:, cols[0]])
+        res = _neutralize_eras(x[rows], y[np.ix_(rows, cols)], sub, props, **options)
+        out[:, rows[:, None], np.asarray(cols)] = res
+    return out
+
+
 def neutralize(
     y: Any,
     exposures: Any,
@@ -73,6 +135,7 @@ def neutralize(
     standardize: bool = False,
     n_threads: int | None = None,
     method: str = "auto",
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Neutralize prediction columns against exposures, era by era.
 
@@ -85,13 +148,21 @@ def neutralize(
     Parameters
     ----------
     y : array-like, Series or DataFrame, shape (n,) or (n, m)
-        Predictions (any real dtype; used as float64).
+        Predictions (any real dtype, bool, nullable or pyarrow-backed; used as float64).
+        The first row input: the others are aligned to it.
     exposures : array-like or DataFrame, shape (n, k)
-        Features or metamodel columns: int8, int16, int32, int64, float32 or float64, C or
-        F order or a strided view. Never copied whole: the kernel converts one era block
-        at a time, so int8 features cost no float64 copy of the matrix.
-    eras : array-like, optional
-        One era label per row (any hashable type, any row order). ``None``: one era.
+        Features or metamodel columns: bool, int8..int64, float32 or float64 (also
+        nullable/pyarrow without NA), C or F order or a strided view. Never copied whole
+        (unless its rows must be reordered, see below): the kernel converts one era
+        block at a time, so int8 features cost no float64 copy of the matrix. Must be
+        finite whatever ``nan_policy`` is. Rows meet ``y``'s rows by index label when
+        both are pandas objects (the same labels in another order are aligned to
+        ``y``'s order; different or duplicated labels raise ValueError), by position
+        otherwise.
+    eras : array-like or Series, optional
+        One era label per row (any hashable type, tuples too, any row order). A Series
+        is aligned to ``y`` by index label like ``exposures``; an array, list or
+        ``pd.Index`` by position. ``None``: one era.
     proportion : float in [0, 1] or list of floats
         How much of the fitted part to remove. A list returns a list of results, one per
         proportion in the same order, from one factorization per era.
@@ -102,7 +173,8 @@ def neutralize(
     standardize : bool
         Divide each residual column by its per-era standard deviation (ddof=1).
     n_threads : int, optional
-        Threads over eras (default: all cores). The result does not depend on it.
+        Threads over eras, 1 to 1024 (default: all cores). The result does not depend
+        on it.
     method : {"auto", "cholesky", "householder", "pivoted"}
         ``"auto"`` = ``"cholesky"``: Cholesky factor of the Gram matrix of the centred,
         unit-scaled era block (that factor is the block's QR R-factor, "CholeskyQR"),
@@ -112,6 +184,12 @@ def neutralize(
         an era that is rank-deficient (constant columns aside, which are dropped as they
         lie in the intercept's span; duplicated columns; ``k + 1 >= n``) is detected and
         solved by pivoted QR, for that era only.
+    nan_policy : {"raise", "omit"}
+        ``"raise"`` (default): NaN in ``y`` raises ValueError (count, first column).
+        ``"omit"``: each column of ``y`` is neutralized on its own non-NaN rows of each
+        era (as if neutralized alone on those rows) and NaN stays NaN; infinity is still
+        refused. NaN in ``exposures`` is refused either way (a missing feature value
+        has no residual; drop or fill those rows first).
 
     Returns
     -------
@@ -122,29 +200,32 @@ def neutralize(
     ------
     ValueError
         NaN/inf in ``y`` or ``exposures`` (with the count and first column), length
-        mismatch, empty input, ``proportion`` outside [0, 1].
+        mismatch, index labels of pandas inputs that differ, empty input,
+        ``proportion`` outside [0, 1].
     TypeError
-        Non-numeric inputs, ``proportion`` not a number.
+        Non-numeric inputs, ``proportion`` not a number, ``eras`` a scalar or a dict.
     """
-    y_lab, y_values = _targets(y)
-    x_lab = _exposures(exposures, y_lab.n_rows)
+    policy = nan_policy_of(nan_policy)
+    y_lab = labeled(y, "y")
+    y_values = as_float64(y_lab.values)
+    if policy == "raise":
+        check_finite(y_lab, "y", y_values)
+    else:
+        check_no_inf(y_values, "y")
+    x_lab = aligned(exposures, "exposures", y_lab, "y")
+    check_finite(x_lab, "exposures")
     props, scalar = proportions_of(proportion)
-    intercept = _check_bool(intercept, "intercept")
-    standardize = _check_bool(standardize, "standardize")
-    era_index = eras_of(eras, y_lab.n_rows)
-    out, _paths = _core.neutralize(
-        as_kernel_matrix(x_lab.values),
-        y_values,
-        era_index.order,
-        era_index.offsets,
-        props,
-        intercept,
-        standardize,
-        _method_code(method),
-        _RCOND,
-        _MIN_PIVOT,
-        n_threads_of(n_threads),
+    options = dict(
+        intercept=check_bool(intercept, "intercept"),
+        standardize=check_bool(standardize, "standardize"),
+        method=_method_code(method),
+        n_threads=n_threads_of(n_threads),
     )
+    era_index = eras_of(eras, y_lab.n_rows, index=y_lab.index, index_name="y")
+    if policy == "omit" and np.isnan(y_values).any():
+        out = _neutralize_omit(x_lab.values, y_values, era_index, props, **options)
+    else:
+        out = _neutralize_eras(x_lab.values, y_values, era_index, props, **options)
     return _results(y_lab, out, props, scalar)
 
 
@@ -212,7 +293,10 @@ class Neutralizer:
         """Factorize every era of ``exposures`` (``y`` is ignored)."""
         x_lab = _exposures(exposures, None)
         intercept = _check_bool(self.intercept, "intercept")
-        self._eras: Eras = eras_of(self.eras, x_lab.n_rows)
+        self._eras: Eras = eras_of(
+            self.eras, x_lab.n_rows, index=x_lab.index, index_name="exposures"
+        )
+        self._index = x_lab.index  # y meets these rows by label in transform
         self._x = as_kernel_matrix(x_lab.values)
         self._factorization = _core.factorize(
             self._x,
@@ -247,10 +331,23 @@ class Neutralizer:
         proportion: float | list[float] | None = None,
         standardize: bool | None = None,
     ) -> Any:
-        """Neutralize ``y`` (rows aligned with the fitted exposures)."""
+        """Neutralize ``y`` against the fitted exposures.
+
+        ``y`` meets the fitted exposures' rows by index label when both are pandas
+        objects (the same labels in another order are aligned, and the result keeps
+        ``y``'s order and index; different or duplicated labels raise ValueError), by
+        position otherwise.
+        """
         self._check_fitted()
         y_lab, y_values = _targets(y)
-        check_rows("y", y_lab.n_rows, self._x.shape[0], "the fitted exposures")
+        fitted_index = getattr(self, "_index", None)
+        positions = None
+        if y_lab.index is not None and fitted_index is not None:  # pandas: by label
+            positions = row_positions(y_lab.index, "y", fitted_index, "the fitted exposures")
+        if positions is None:
+            check_rows("y", y_lab.n_rows, self._x.shape[0], "the fitted exposures")
+        else:
+            y_values = y_values[positions]
         props, scalar = proportions_of(self.proportion if proportion is None else proportion)
         std = _check_bool(self.standardize if standardize is None else standardize, "standardize")
         out = self._factorization.transform(
@@ -262,6 +359,10 @@ class Neutralizer:
             std,
             n_threads_of(self.n_threads),
         )
+        if positions is not None:  # back to y's own row order
+            restored = np.empty_like(out)
+            restored[:, positions] = out
+            out = restored
         return _results(y_lab, out, props, scalar)
 
     def fit_transform(self, exposures: Any, y: Any = None, **kwargs: Any) -> Any:
@@ -279,22 +380,29 @@ def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
     Parameters
     ----------
     v : array-like, Series or DataFrame, shape (n,) or (n, m)
+        The first row input: ``u`` and ``eras`` are aligned to it.
     u : array-like or Series, shape (n,) (or (n, 1))
-    eras : array-like, optional
+        Rows meet ``v``'s by index label when both are pandas objects (same labels in
+        another order are aligned; different or duplicated labels raise ValueError), by
+        position otherwise.
+    eras : array-like or Series, optional
+        One label per row; a Series is aligned to ``v`` by index label, an array by
+        position.
 
     Returns
     -------
     The same kind and shape as ``v``.
     """
     v_lab, v_values = _targets(v, "v")
-    u_lab, u_values = _targets(u, "u")
+    u_lab = aligned(u, "u", v_lab, "v")
     if u_lab.n_cols != 1:
         raise ValueError(f"u: expected one column, got {u_lab.n_cols}")
-    check_rows("u", u_lab.n_rows, v_lab.n_rows, "v")
-    era_index = eras_of(eras, v_lab.n_rows)
+    u_values = as_float64(u_lab.values)
+    check_finite(u_lab, "u", u_values)
+    era_index = eras_of(eras, v_lab.n_rows, index=v_lab.index, index_name="v")
     out = np.empty_like(v_values)
     for e in range(era_index.n_eras):
-        rows = era_index.order[era_index.offsets[e] : era_index.offsets[e + 1]]
+        rows = era_index.rows(e)
         ue = u_values[rows, 0]
         uu = float(ue @ ue)
         if uu == 0.0:
@@ -319,6 +427,8 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     ----------
     series : Series or 1-D array
     by : Series or 1-D array, same length
+        A Series meets ``series`` by index label (same labels in another order are
+        aligned; different or duplicated labels raise ValueError); an array by position.
     proportion : float in [0, 1]
 
     Returns
@@ -328,7 +438,7 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     if not isinstance(series, pd.Series):
         series = pd.Series(np.asarray(series))
     s_lab, s_values = _targets(series, "series")
-    b_lab = _exposures(by, s_lab.n_rows, "by")
+    b_lab = align(_exposures(by, None, "by"), "by", s_lab, "series")
     if b_lab.n_cols != 1:
         raise ValueError(f"by: expected one column, got {b_lab.n_cols}")
     props, scalar = proportions_of(proportion)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,17 +26,20 @@ import pandas as pd
 
 from . import _core
 from ._validate import (
+    Eras,
     Labeled,
-    as_float64,
+    aligned,
     as_kernel_matrix,
     check_finite,
+    check_no_inf,
     check_no_nan,
-    check_rows,
     eras_of,
     labeled,
     n_threads_of,
     nan_policy_of,
+    vector,
 )
+from .neutralization import _neutralize_eras
 
 __all__ = [
     "corr",
@@ -55,6 +57,8 @@ __all__ = [
 _RANK_METHODS = {"average": 0, "first": 1, "ordinal": 1}
 # TargetMode in stats.hpp
 _RAW, _CENTER, _CENTER_POWER, _CONTRIBUTION = 0, 1, 2, 3
+#: top_bottom values above this mean "every row" as well (no era has that many rows)
+_MAX_TOP_BOTTOM = 2**62
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -67,32 +71,18 @@ def _method_code(method: Any) -> int:
 
 
 def _top_bottom(top_bottom: Any) -> int:
-    """0 means every row; otherwise a positive count of rows at each end."""
+    """0 means every row; otherwise a positive count of rows at each end.
+
+    Counts of ``n / 2`` rows or more already take every row, so any larger count (up to
+    any size) is accepted and capped where the kernel's int64 cannot overflow.
+    """
     if top_bottom is None:
         return 0
-    if isinstance(top_bottom, bool) or not isinstance(top_bottom, numbers.Integral):
+    if isinstance(top_bottom, (bool, np.bool_)) or not isinstance(top_bottom, numbers.Integral):
         raise TypeError(f"top_bottom: expected a positive int or None, got {top_bottom!r}")
-    if top_bottom < 0:
+    if top_bottom < 1:
         raise ValueError(f"top_bottom: expected a positive int or None, got {top_bottom}")
-    return int(top_bottom)
-
-
-def _vector(x: Any, name: str, preds: Labeled, preds_name: str = "preds") -> np.ndarray:
-    """A row-aligned 1-D float64 vector (target, metamodel), checked against preds."""
-    lab = labeled(x, name)
-    if lab.n_cols != 1:
-        raise ValueError(f"{name}: expected one value per row (1-D), got {lab.n_cols} columns")
-    check_rows(name, lab.n_rows, preds.n_rows, preds_name)
-    if lab.index is not None and preds.index is not None and not lab.index.equals(preds.index):
-        raise ValueError(
-            f"{name}: its index differs from the index of {preds_name}; align them first"
-        )
-    return as_float64(lab.values[:, 0])
-
-
-def _check_no_inf(values: np.ndarray, name: str) -> None:
-    if values.dtype.kind == "f" and np.isinf(values).any():
-        raise ValueError(f"{name}: contains infinite values")
+    return int(min(int(top_bottom), _MAX_TOP_BOTTOM))
 
 
 def _check_vector_finite(v: np.ndarray, name: str, policy: str) -> None:
@@ -101,62 +91,23 @@ def _check_vector_finite(v: np.ndarray, name: str, policy: str) -> None:
         if bad:
             raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
     else:
-        _check_no_inf(v, name)
+        check_no_inf(v, name)
 
 
-@dataclass(frozen=True)
-class _Groups:
-    """Rows grouped by era number (codes), as the kernels want them."""
-
-    codes: np.ndarray  # era number of each row
-    n_eras: int
-    order: np.ndarray
-    offsets: np.ndarray
-
-    @staticmethod
-    def of(codes: np.ndarray, n_eras: int) -> _Groups:
-        order = np.argsort(codes, kind="stable").astype(np.int64)
-        offsets = np.zeros(n_eras + 1, dtype=np.int64)
-        np.cumsum(np.bincount(codes, minlength=n_eras), out=offsets[1:])
-        return _Groups(codes, n_eras, order, offsets)
-
-    def subset(self, mask: np.ndarray) -> _Groups:
-        return _Groups.of(self.codes[mask], self.n_eras)
-
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-
-def _groups(eras: Any, n_rows: int) -> tuple[_Groups, pd.Index]:
-    er = eras_of(eras, n_rows)
-    codes = np.empty(n_rows, dtype=np.int64)
-    codes[er.order] = np.repeat(np.arange(er.n_eras, dtype=np.int64), er.sizes())
-    return _Groups(codes, er.n_eras, er.order, er.offsets), er.labels
-
-
-def _check_era_sizes(groups: _Groups, labels: pd.Index, what: str) -> None:
-    small = np.flatnonzero(groups.sizes() < 2)
-    if small.size:
-        raise ValueError(
-            f"eras: era {labels[small[0]]!r} has {groups.sizes()[small[0]]} row(s); "
-            f"{what} needs at least 2 rows per era ({small.size} era(s) too small)"
-        )
-
-
-def _check_metamodel(mm: np.ndarray, groups: _Groups, labels: pd.Index) -> None:
+def _check_metamodel(mm: np.ndarray, er: Eras) -> None:
     """ValueError when the metamodel takes a single value in some era (ignoring NaN)."""
-    for e in range(groups.n_eras):
-        vals = mm[groups.order[groups.offsets[e] : groups.offsets[e + 1]]]
+    for e in range(er.n_eras):
+        vals = mm[er.rows(e)]
         vals = vals[~np.isnan(vals)]
         if vals.size and vals.min() == vals.max():
             raise ValueError(
-                f"metamodel: takes a single value ({vals[0]!r}) in era {labels[e]!r}; "
+                f"metamodel: takes a single value ({vals[0]!r}) in era {er.labels[e]!r}; "
                 "a contribution beyond it is undefined"
             )
 
 
-# kernel(values (n x m), vectors, extra rows, groups, n_threads) -> (n_eras x m)
-_Kernel = Callable[[np.ndarray, list[np.ndarray], Any, _Groups, int], np.ndarray]
+# kernel(values (n x m), vectors, extra rows, eras, n_threads) -> (n_eras x m)
+_Kernel = Callable[[np.ndarray, list[np.ndarray], Any, Eras, int], np.ndarray]
 
 
 def _score(
@@ -164,14 +115,14 @@ def _score(
     lab: Labeled,
     vectors: Sequence[np.ndarray],
     extra: Any,
-    groups: _Groups,
+    er: Eras,
     policy: str,
     n_threads: int,
 ) -> np.ndarray:
     """Runs the kernel on every column; under "omit", each column on its own rows."""
     values = as_kernel_matrix(lab.values)
     if policy == "raise":
-        return kernel(values, list(vectors), extra, groups, n_threads)
+        return kernel(values, list(vectors), extra, er, n_threads)
     common = np.ones(lab.n_rows, dtype=bool)
     for v in vectors:
         common &= ~np.isnan(v)
@@ -180,14 +131,14 @@ def _score(
         if values.dtype.kind == "f"
         else np.zeros(lab.n_cols, dtype=bool)
     )
-    out = np.full((groups.n_eras, lab.n_cols), np.nan)
+    out = np.full((er.n_eras, lab.n_cols), np.nan)
 
     def run(cols: np.ndarray, mask: np.ndarray) -> None:
-        sub = groups.subset(mask)
+        sub = er.subset(mask)
         block = values[np.ix_(mask, cols)]
         res = kernel(
             block,
-            [v[mask] for v in vectors],
+            [np.ascontiguousarray(v[mask]) for v in vectors],
             None if extra is None else extra[mask],
             sub,
             n_threads,
@@ -198,7 +149,7 @@ def _score(
     clean = np.flatnonzero(~col_nan)
     if clean.size:
         if common.all():
-            out[:, clean] = kernel(values[:, clean], list(vectors), extra, groups, n_threads)
+            out[:, clean] = kernel(values[:, clean], list(vectors), extra, er, n_threads)
         elif common.any():
             run(clean, common)
     for j in np.flatnonzero(col_nan):
@@ -223,19 +174,20 @@ def _setup(
     eras: Any,
     nan_policy: Any,
     n_threads: Any,
-) -> tuple[Labeled, np.ndarray, _Groups, pd.Index, str, int]:
+) -> tuple[Labeled, np.ndarray, Eras, str, int]:
+    """preds, then target and eras aligned to preds (by label for pandas inputs)."""
     policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(preds, "preds")
-    t = _vector(target, "target", lab)
-    groups, labels = _groups(eras, lab.n_rows)
+    t = vector(target, "target", lab, "preds")
+    er = eras_of(eras, lab.n_rows, index=lab.index)
     if policy == "raise":
         check_finite(lab, "preds")
-        _check_era_sizes(groups, labels, "this score")
+        er.check_min_size(2, "this score")
     else:
-        _check_no_inf(lab.values, "preds")
+        check_no_inf(lab.values, "preds")
     _check_vector_finite(t, "target", policy)
-    return lab, t, groups, labels, policy, threads
+    return lab, t, er, policy, threads
 
 
 # ------------------------------------------------------------------ row-wise transforms
@@ -315,7 +267,7 @@ def _rank_transform(
     lab = labeled(x, "x")
     if policy == "raise":
         check_no_nan(lab, "x", f"{_OMIT_HINT}, each column ranked over its other rows")
-    er = eras_of(eras, lab.n_rows)
+    er = eras_of(eras, lab.n_rows, index=lab.index, index_name="x")
     out = _core.rank_columns(
         as_kernel_matrix(lab.values), er.order, er.offsets, code, gaussian, p, threads
     )
@@ -361,8 +313,8 @@ def power(
 
 
 def _pearson_kernel(covariance: bool) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):
-        return _core.pearson_columns(values, vectors[0], g.order, g.offsets, covariance, threads)
+    def kernel(values, vectors, extra, er, threads):
+        return _core.pearson_columns(values, vectors[0], er.order, er.offsets, covariance, threads)
 
     return kernel
 
@@ -395,9 +347,9 @@ def pearson(
     -------
     Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
-    out = _score(_pearson_kernel(False), lab, [t], None, groups, policy, threads)
-    return _wrap_scores(out, lab, eras, labels)
+    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    out = _score(_pearson_kernel(False), lab, [t], None, er, policy, threads)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 def covariance(
@@ -414,18 +366,18 @@ def covariance(
 
     as ``numpy.cov``. Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
-    out = _score(_pearson_kernel(True), lab, [t], None, groups, policy, threads)
-    return _wrap_scores(out, lab, eras, labels)
+    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    out = _score(_pearson_kernel(True), lab, [t], None, er, policy, threads)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 def _rank_corr_kernel(
     method: int, gaussian: bool, p: float, target_mode: int, target_p: float, tb: int
 ) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):
-        t = _core.prepare_target(vectors[0], g.order, g.offsets, target_mode, target_p)
+    def kernel(values, vectors, extra, er, threads):
+        t = _core.prepare_target(vectors[0], er.order, er.offsets, target_mode, target_p)
         return _core.rank_correlation_columns(
-            values, t, g.order, g.offsets, method, gaussian, p, tb, threads
+            values, t, er.order, er.offsets, method, gaussian, p, tb, threads
         )
 
     return kernel
@@ -447,10 +399,10 @@ def corr(
     Ties in ``preds`` are broken by row order within the era (the seed-era
     ``rank(pct=True, method="first")``). Parameters and return value as :func:`pearson`.
     """
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     kernel = _rank_corr_kernel(1, False, 1.0, _RAW, 1.0, 0)
-    out = _score(kernel, lab, [t], None, groups, policy, threads)
-    return _wrap_scores(out, lab, eras, labels)
+    out = _score(kernel, lab, [t], None, er, policy, threads)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 def numerai_corr(
@@ -482,38 +434,43 @@ def numerai_corr(
         era). When ``2 * top_bottom >= n`` every row takes part.
     target_pow15 : bool
         Raise the centred target to the power 1.5 (default). ``False`` for returns.
+
+    Notes
+    -----
+    Every step runs in float64, whatever the target's dtype. numerai-tools centres
+    and powers a float32 target (as Numerai ships its targets) in float32 before its
+    float64 Pearson, which rounds the transformed target to ~7 digits (differences of
+    ~1e-9 in the score on real data); this function is the more accurate of the two.
+    ``neutralkit.compat.numerai_tools.numerai_corr`` reproduces numerai-tools' dtype
+    behaviour exactly.
     """
     tb = _top_bottom(top_bottom)
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
     mode = _CENTER_POWER if target_pow15 else _CENTER
     kernel = _rank_corr_kernel(0, True, 1.5, mode, 1.5, tb)
-    out = _score(kernel, lab, [t], None, groups, policy, threads)
-    return _wrap_scores(out, lab, eras, labels)
+    out = _score(kernel, lab, [t], None, er, policy, threads)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
-    def kernel(values, vectors, extra, g, threads):
+    def kernel(values, vectors, extra, er, threads):
         target, mm = vectors
-        m = _core.rank_columns(mm.reshape(-1, 1), g.order, g.offsets, 0, True, 1.0, threads)
-        t = _core.prepare_target(target, g.order, g.offsets, _CONTRIBUTION, 1.0)
+        m = _core.rank_columns(mm.reshape(-1, 1), er.order, er.offsets, 0, True, 1.0, threads)
+        t = _core.prepare_target(target, er.order, er.offsets, _CONTRIBUTION, 1.0)
         if not neutralize_to:  # rank + gaussianize fused into the kernel
             return _core.contribution_columns(
-                values, m[:, 0], t, g.order, g.offsets, tb, threads, 0
+                values, m[:, 0], t, er.order, er.offsets, tb, threads, 0
             )
-        p = _core.rank_columns(values, g.order, g.offsets, 0, True, 1.0, threads)
-        if neutralize_to:
-            from .neutralization import neutralize
-
-            both = np.hstack([p, m])
-            both = neutralize(both, extra, eras=g.codes, n_threads=threads)
-            p, m = both[:, :-1], both[:, -1:]
-            _check_neutral_metamodel(m[:, 0], g)
+        p = _core.rank_columns(values, er.order, er.offsets, 0, True, 1.0, threads)
+        both = _neutralize_eras(extra, np.hstack([p, m]), er, [1.0], n_threads=threads)[0]
+        p, m = both[:, :-1], both[:, -1]
+        _check_neutral_metamodel(m, er)
         return _core.contribution_columns(
             np.ascontiguousarray(p),
-            np.ascontiguousarray(m[:, 0]),
+            np.ascontiguousarray(m),
             t,
-            g.order,
-            g.offsets,
+            er.order,
+            er.offsets,
             tb,
             threads,
         )
@@ -521,24 +478,24 @@ def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
     return kernel
 
 
-def _check_neutral_metamodel(m: np.ndarray, g: _Groups) -> None:
-    for e in range(g.n_eras):
-        rows = g.order[g.offsets[e] : g.offsets[e + 1]]
+def _check_neutral_metamodel(m: np.ndarray, er: Eras) -> None:
+    for e in range(er.n_eras):
+        rows = er.rows(e)
         if rows.size >= 2 and not np.any(np.abs(m[rows]) > 1e-9):
             raise ValueError(
-                f"metamodel: is fully explained by the neutralizers in era number {e}; "
+                f"metamodel: is fully explained by the neutralizers in era {er.labels[e]!r}; "
                 "a contribution beyond it is undefined"
             )
 
 
 def _contribution_setup(
     preds: Any, metamodel: Any, target: Any, eras: Any, nan_policy: Any, n_threads: Any
-) -> tuple[Labeled, np.ndarray, np.ndarray, _Groups, pd.Index, str, int]:
-    lab, t, groups, labels, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
-    mm = _vector(metamodel, "metamodel", lab)
+) -> tuple[Labeled, np.ndarray, np.ndarray, Eras, str, int]:
+    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    mm = vector(metamodel, "metamodel", lab, "preds")
     _check_vector_finite(mm, "metamodel", policy)
-    _check_metamodel(mm, groups, labels)
-    return lab, t, mm, groups, labels, policy, threads
+    _check_metamodel(mm, er)
+    return lab, t, mm, er, policy, threads
 
 
 def correlation_contribution(
@@ -573,11 +530,11 @@ def correlation_contribution(
         and the sum is divided by ``2 * top_bottom`` (all rows when that is >= n).
     """
     tb = _top_bottom(top_bottom)
-    lab, t, mm, groups, labels, policy, threads = _contribution_setup(
+    lab, t, mm, er, policy, threads = _contribution_setup(
         preds, metamodel, target, eras, nan_policy, n_threads
     )
-    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, groups, policy, threads)
-    return _wrap_scores(out, lab, eras, labels)
+    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, er, policy, threads)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 def neutral_contribution(
@@ -603,24 +560,21 @@ def neutral_contribution(
         Must be finite whatever ``nan_policy`` is.
     """
     tb = _top_bottom(top_bottom)
-    lab, t, mm, groups, labels, policy, threads = _contribution_setup(
+    lab, t, mm, er, policy, threads = _contribution_setup(
         preds, metamodel, target, eras, nan_policy, n_threads
     )
-    nlab = labeled(neutralizers, "neutralizers")
-    check_rows("neutralizers", nlab.n_rows, lab.n_rows, "preds")
-    if nlab.index is not None and lab.index is not None and not nlab.index.equals(lab.index):
-        raise ValueError("neutralizers: its index differs from the index of preds")
+    nlab = aligned(neutralizers, "neutralizers", lab, "preds")
     check_finite(nlab, "neutralizers")
     out = _score(
         _contribution_kernel(tb, True),
         lab,
         [t, mm],
-        nlab.values,
-        groups,
+        as_kernel_matrix(nlab.values),
+        er,
         policy,
         threads,
     )
-    return _wrap_scores(out, lab, eras, labels)
+    return _wrap_scores(out, lab, eras, er.labels)
 
 
 # ----------------------------------------------------------------------- metamodel
@@ -659,9 +613,11 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
         if missing:
             raise ValueError(f"stakes: names not among the columns of preds: {missing[:5]!r}")
         positions = columns.get_indexer(stakes.index)
-        raw = stakes.to_numpy()
+        raw = labeled(stakes, "stakes").values[:, 0]
     else:
         raw = np.asarray(stakes)
+        if raw.dtype.kind == "b":
+            raw = raw.astype(np.int8)
         if raw.ndim != 1 or raw.shape[0] != lab.n_cols:
             raise ValueError(
                 f"stakes: expected {lab.n_cols} stakes (one per column of preds), "
@@ -680,7 +636,12 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     total = w.sum()
     if not total > 0:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
-    used = as_float64(lab.values[:, positions])
+    if not np.isfinite(total):
+        raise ValueError(
+            "stakes: their sum overflows float64 (inf); rescale them (only their ratios "
+            "matter)"
+        )
+    used = np.asarray(lab.values[:, positions], dtype=np.float64)
     refused = np.isinf(used) if policy == "omit" else ~np.isfinite(used)
     if refused.any():
         bad = np.flatnonzero(refused.any(axis=0))[0]
