@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -237,6 +238,10 @@ class Workload:
     nt_compare: Callable[[Any, Any], tuple[Any, Any]] | None = None
 
 
+def _as_they_are(fast: Any, other: Any) -> tuple[Any, Any]:
+    return fast, other
+
+
 def _exposure_vs_max(fast: Any, nt_result: Any) -> tuple[Any, Any]:
     """numerai-tools gives (feature, max |corr|): compare the max, and the feature."""
     same_feature = fast["max_feature"] == nt_result[0]
@@ -260,8 +265,8 @@ def workloads(scale: Scale) -> list[Workload]:
             Workload(
                 name=f"neutralize k={k}",
                 shape=f"1 era x {scale.rows} rows, {k} int8 features, {scale.n_cols} columns",
-                make=lambda k=k: neutralize_data(
-                    1, k, rows_per_era=scale.rows, n_cols=scale.n_cols
+                make=functools.partial(
+                    neutralize_data, 1, k, rows_per_era=scale.rows, n_cols=scale.n_cols
                 ),
                 fast=lambda d, th: nk.neutralize(d[1], d[0], eras=d[2], n_threads=th),
                 reference=lambda d: reference().neutralize(d[1], d[0], eras=d[2]),
@@ -415,9 +420,7 @@ def run(
             if progress:
                 progress(w.name)
             data = w.make()
-            t_fast, fast = best_of(
-                lambda w=w, data=data: w.fast(data, threads), SCALES[scale].repeat
-            )
+            t_fast, fast = best_of(functools.partial(w.fast, data, threads), SCALES[scale].repeat)
             row: dict[str, Any] = {
                 "name": w.name,
                 "shape": w.shape,
@@ -430,15 +433,15 @@ def run(
                 "max_rel_diff_vs_numerai_tools": None,
             }
             if with_reference and w.reference is not None:
-                t_ref, ref = best_of(lambda w=w, data=data: w.reference(data), 1)
+                t_ref, ref = best_of(functools.partial(w.reference, data), 1)
                 row.update(
                     reference_s=t_ref,
                     ratio_vs_reference=t_ref / t_fast,
                     max_rel_diff_vs_reference=_rel_diff(fast, ref),
                 )
             if nt_version is not None and w.numerai_tools is not None:
-                t_nt, theirs = best_of(lambda w=w, data=data: w.numerai_tools(data), 1)
-                a, b = (w.nt_compare or (lambda x, y: (x, y)))(fast, theirs)
+                t_nt, theirs = best_of(functools.partial(w.numerai_tools, data), 1)
+                a, b = (w.nt_compare or _as_they_are)(fast, theirs)
                 row.update(
                     numerai_tools_s=t_nt,
                     ratio_vs_numerai_tools=t_nt / t_fast,
