@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._cli_dask import add_scheduler_option
 from .datasets import synthetic_tournament
 
 __all__ = ["main"]
@@ -338,6 +339,10 @@ def _read_stakes(path: str, models: list[str]) -> pd.Series:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if getattr(args, "scheduler", None):  # on Dask: neutralkit._cli_dask
+        from ._cli_dask import run_report
+
+        return run_report(args)
     from . import report
 
     started = time.perf_counter()
@@ -481,6 +486,10 @@ def _neutralize_parquet(args: argparse.Namespace, tmp: str, progress: Progress) 
 
 
 def cmd_neutralize(args: argparse.Namespace) -> int:
+    if getattr(args, "scheduler", None):  # on Dask: neutralkit._cli_dask
+        from ._cli_dask import run_neutralize
+
+        return run_neutralize(args)
     import neutralkit as nk
 
     started = time.perf_counter()
@@ -625,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0, help="seed of the bags")
     rep.add_argument("--out", default="neutralkit-report", metavar="DIR")
     common(rep)
+    add_scheduler_option(rep)
     rep.set_defaults(func=cmd_report)
 
     neu = sub.add_parser(
@@ -648,10 +658,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="output parquet: the id index, the era and the neutralized columns",
     )
     common(neu, plots=False)
+    add_scheduler_option(neu)
     neu.set_defaults(func=cmd_neutralize)
-    from . import testing  # `check` lives with its code (neutralkit.testing)
+    from . import bench, testing  # `check` and `bench` live with their code
 
     testing.add_check_command(sub)
+    bench.add_bench_command(sub)
     return parser
 
 

@@ -74,11 +74,13 @@ from ._validate import as_kernel_matrix, eras_of, n_threads_of, nan_policy_of, p
 
 __all__ = [
     "Lazy",
+    "alpha",
     "compute",
     "correlation_contribution",
     "feature_exposure",
     "feature_neutral_corr",
     "map_eras",
+    "meta_portfolio_contribution",
     "mmc",
     "neutralize",
     "numerai_corr",
@@ -518,6 +520,56 @@ def _exposure_eras(
     return diagnostics.feature_exposure(part[columns], part[features], eras=eras, n_threads=threads)
 
 
+def _alpha_eras(
+    part: pd.DataFrame,
+    eras: Any,
+    threads: int,
+    *,
+    columns: Any,
+    neutralizers: Any,
+    weights: Any,
+    target: Any,
+    options: Any,
+) -> Any:
+    from . import contribution
+
+    return contribution.alpha(
+        part[columns],
+        part[neutralizers],
+        part[weights],
+        part[target],
+        eras=eras,
+        n_threads=threads,
+        **options,
+    )
+
+
+def _mpc_eras(
+    part: pd.DataFrame,
+    eras: Any,
+    threads: int,
+    *,
+    columns: Any,
+    stakes: Any,
+    neutralizers: Any,
+    weights: Any,
+    target: Any,
+    options: Any,
+) -> Any:
+    from . import contribution
+
+    return contribution.meta_portfolio_contribution(
+        part[columns],
+        stakes,
+        part[neutralizers],
+        part[weights],
+        part[target],
+        eras=eras,
+        n_threads=threads,
+        **options,
+    )
+
+
 def _fnc_eras(
     part: pd.DataFrame,
     eras: Any,
@@ -709,3 +761,75 @@ def feature_neutral_corr(
     )
     task = _Task(func, (*names, *feats, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "feature_neutral_corr")
+
+
+def alpha(
+    ddf: Any,
+    columns: Any,
+    neutralizers: Sequence[Any],
+    sample_weights: Hashable,
+    target: Hashable,
+    *,
+    era: Hashable = "era",
+    nan_policy: str = "raise",
+    eras_whole: bool | None = None,
+    n_threads: int | None = None,
+) -> Lazy:
+    """Lazy :func:`neutralkit.contribution.alpha` (official "alpha"), per era.
+
+    ``neutralizers`` are column names, ``sample_weights`` and ``target`` one column each.
+    """
+    src = _source(ddf, era, eras_whole)
+    names = _columns(ddf, columns, "columns")
+    neut = _columns(ddf, neutralizers, "neutralizers", allow_str=False)
+    wcol = _column(ddf, sample_weights, "sample_weights")
+    tcol = _column(ddf, target, "target")
+    func = functools.partial(
+        _alpha_eras,
+        columns=_selector(columns, names),
+        neutralizers=neut,
+        weights=wcol,
+        target=tcol,
+        options={"nan_policy": nan_policy_of(nan_policy)},
+    )
+    task = _Task(func, (*names, *neut, wcol, tcol), _threads_arg(n_threads))
+    return Lazy(src, task, "alpha")
+
+
+def meta_portfolio_contribution(
+    ddf: Any,
+    columns: Sequence[Any],
+    stakes: Any,
+    neutralizers: Sequence[Any],
+    sample_weights: Hashable,
+    target: Hashable,
+    *,
+    era: Hashable = "era",
+    nan_policy: str = "raise",
+    eras_whole: bool | None = None,
+    n_threads: int | None = None,
+) -> Lazy:
+    """Lazy :func:`neutralkit.contribution.meta_portfolio_contribution` (MPC), per era.
+
+    ``stakes`` as in-process (a Series by column name, a dict, or one per column); they
+    are checked here, on the client, and shipped as given.
+    """
+    from . import contribution
+
+    src = _source(ddf, era, eras_whole)
+    names = _columns(ddf, columns, "columns", allow_str=False)
+    neut = _columns(ddf, neutralizers, "neutralizers", allow_str=False)
+    wcol = _column(ddf, sample_weights, "sample_weights")
+    tcol = _column(ddf, target, "target")
+    contribution._stakes_of(stakes, pd.Index(names))
+    func = functools.partial(
+        _mpc_eras,
+        columns=names,
+        stakes=stakes,
+        neutralizers=neut,
+        weights=wcol,
+        target=tcol,
+        options={"nan_policy": nan_policy_of(nan_policy)},
+    )
+    task = _Task(func, (*names, *neut, wcol, tcol), _threads_arg(n_threads))
+    return Lazy(src, task, "meta_portfolio_contribution")
