@@ -21,26 +21,15 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 import numerai_tools.scoring as original
 import numpy as np
 import pandas as pd
 
 import neutralkit as nk
+from neutralkit.bench import best_of, exposure_data
 from neutralkit.compat import numerai_tools as compat
-
-
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def peak_rss_mb() -> float:
@@ -61,16 +50,7 @@ def main() -> None:
     rows = []
 
     # 1. feature exposure: 1 prediction vs 2376 int8 features
-    feats = pd.DataFrame(
-        rng.integers(0, 5, (n, 2376)).astype(np.int8),
-        index=index,
-        columns=[f"feature_{j}" for j in range(2376)],
-    )
-    pred = pd.Series(
-        rng.normal(size=n) + 0.05 * feats.iloc[:, 7].to_numpy(),
-        index=index,
-        name="prediction",
-    )
+    feats, pred = exposure_data(n, 2376, rng)  # neutralkit.bench
     t_ours, ours = best_of(
         lambda: nk.feature_exposure(pred, feats, n_threads=args.threads), args.repeat
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 
 import numerai_tools.scoring as nt
 import numpy as np
@@ -26,8 +25,7 @@ import pandas as pd
 import neutralkit as nk
 from neutralkit import metamodel
 from neutralkit._validate import n_threads_of as nk_threads
-
-SCALE = 0.29**2
+from neutralkit.bench import bag_masks, best_of, mmc_data, numerai_tools_mmc
 
 
 def peak_rss_mb() -> float:
@@ -35,35 +33,7 @@ def peak_rss_mb() -> float:
 
 
 def timed(fn, repeat: int = 1):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
-def bag_masks(n_bags: int, n_users: int, fraction: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    mask = np.zeros((n_bags, n_users), dtype=bool)
-    for b in range(n_bags):
-        mask[b, rng.choice(n_users, size=round(fraction * n_users), replace=False)] = True
-    return mask
-
-
-def numerai_tools_mmc(preds, target, stakes, mask, per_user: bool) -> pd.Series:
-    ranked = nt.rank(preds)
-    t_c = target - target.mean()
-    total = pd.Series(0.0, index=preds.columns)
-    for bag in mask:
-        users = preds.columns[bag]
-        meta = nt.rank(nt.stake_weight(nt.rank(preds[users]), stakes[users]).to_frame())
-        if per_user:
-            residual = pd.concat([nt.neutralize(ranked[[c]], meta) for c in preds.columns], axis=1)
-        else:
-            residual = nt.neutralize(ranked, meta)
-        total += (residual.T @ t_c) / (len(target) - 1) / SCALE
-    return total / len(mask)
+    return best_of(fn, repeat)
 
 
 def numerai_tools_contribution(preds, target, stakes, mask) -> pd.Series:
@@ -84,18 +54,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
 
     n, n_users, n_bags = args.rows, 200, 20
-    index = pd.RangeIndex(n)
-    signal = rng.normal(size=n)
-    preds = pd.DataFrame(
-        signal[:, None] + rng.normal(size=(n, n_users)) * rng.uniform(0.5, 3, n_users),
-        index=index,
-        columns=[f"u{i}" for i in range(n_users)],
-    )
-    target = pd.Series(
-        np.clip(np.round((signal + rng.normal(size=n) * 3) / 2 + 2) / 4, 0, 1),
-        index=index,
-    )
-    stakes = pd.Series(rng.lognormal(size=n_users), index=preds.columns)
+    preds, target, stakes, signal = mmc_data(n, n_users, rng)  # neutralkit.bench
     mask = bag_masks(n_bags, n_users, 0.5, seed=0)
 
     rows = []

@@ -24,46 +24,16 @@ import pandas as pd
 
 import neutralkit as nk
 from neutralkit import reference
+from neutralkit.bench import best_of, neutralize_data
+from neutralkit.bench import numerai_tools_neutralize as numerai_tools_per_era
 
 ROWS_PER_ERA = 5000
 N_COLS = 10
 
 
 def make_data(n_eras: int, k: int, dtype: str, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    n = n_eras * ROWS_PER_ERA
-    x = rng.integers(0, 5, size=(n, k), dtype=np.int8)
-    if dtype == "float64-continuous":  # no integer grid: the general float64 route
-        x = x + rng.normal(scale=0.1, size=(n, k))
-    elif dtype != "int8":  # Numerai's int8 values loaded as floats
-        x = x.astype(dtype)
-    y = rng.normal(size=(n, N_COLS)) + 0.05 * x[:, : min(k, N_COLS)].astype(float).sum(
-        axis=1, keepdims=True
-    )
-    eras = np.repeat(np.arange(n_eras), ROWS_PER_ERA)
-    return x, y, eras
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def numerai_tools_per_era(x: np.ndarray, y: np.ndarray, eras: np.ndarray) -> np.ndarray:
-    """How numerai-tools users neutralize: DataFrames, one call per era."""
-    from numerai_tools.scoring import neutralize
-
-    features = pd.DataFrame(x)
-    preds = pd.DataFrame(y)
-    out = np.empty_like(y)
-    for e in np.unique(eras):
-        rows = np.flatnonzero(eras == e)
-        out[rows] = neutralize(preds.iloc[rows], features.iloc[rows]).to_numpy()
-    return out
+    """The shared workload data (neutralkit.bench, also behind `neutralkit bench`)."""
+    return neutralize_data(n_eras, k, dtype, seed, rows_per_era=ROWS_PER_ERA, n_cols=N_COLS)
 
 
 def run_case(n_eras: int, k: int, dtype: str, threads: int, repeat: int, with_ref: bool):

@@ -11,22 +11,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 
 import numerai_tools.scoring as nt
 import numpy as np
-import pandas as pd
 
 import neutralkit as nk
-
-
-def best_of(fn, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
+from neutralkit.bench import best_of, scoring_data
 
 
 def main() -> None:
@@ -38,15 +28,7 @@ def main() -> None:
     ap.add_argument("--baseline-repeat", type=int, default=1)
     args = ap.parse_args()
 
-    rng = np.random.default_rng(0)
-    idx = pd.Index([f"id{i:06d}" for i in range(args.rows)])
-    preds = pd.DataFrame(
-        rng.normal(size=(args.rows, args.cols)),
-        index=idx,
-        columns=[f"model{j:04d}" for j in range(args.cols)],
-    )
-    target = pd.Series(rng.integers(0, 5, args.rows) / 4, index=idx, name="target")
-    metamodel = pd.Series(rng.normal(size=args.rows), index=idx, name="mm")
+    preds, target, metamodel = scoring_data(args.rows, args.cols, seed=0)  # neutralkit.bench
 
     cases = [
         (
