@@ -138,7 +138,8 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
             f"stakes: contains {int(negative.sum())} negative value(s); first for "
             f"user {users[np.flatnonzero(negative)[0]]!r}"
         )
-    total = values.sum()
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        total = values.sum()
     if total <= 0:
         raise ValueError("stakes: stakes sum to 0; at least one must be positive")
     if not np.isfinite(total):

@@ -633,7 +633,8 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
         )
     if np.any(w < 0):
         raise ValueError(f"stakes: contains {int(np.sum(w < 0))} negative value(s)")
-    total = w.sum()
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        total = w.sum()
     if not total > 0:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
     if not np.isfinite(total):

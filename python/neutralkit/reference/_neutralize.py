@@ -64,8 +64,12 @@ def neutralize(
     standardize: bool = False,
     n_threads: int | None = None,
     method: str = "auto",
+    nan_policy: str = "raise",
 ) -> Any:
-    """Residual of ``y`` on ``[exposures, 1]`` per era (see neutralkit.neutralize)."""
+    """Residual of ``y`` on ``[exposures, 1]`` per era (see neutralkit.neutralize).
+
+    ``nan_policy="omit"``: each column on its own non-NaN rows of the era; NaN stays NaN.
+    """
     y2, wrap = _unwrap(y)
     x2 = np.asarray(exposures, dtype=np.float64)
     if x2.ndim == 1:
@@ -75,7 +79,15 @@ def neutralize(
     for p in props:
         out = np.empty_like(y2)
         for rows in _era_rows(eras, len(y2)):
-            out[rows] = _neutralize_block(y2[rows], x2[rows], p, intercept, standardize)
+            if nan_policy != "omit":
+                out[rows] = _neutralize_block(y2[rows], x2[rows], p, intercept, standardize)
+                continue
+            for j in range(y2.shape[1]):  # omit: each column on its own rows
+                out[rows, j] = np.nan
+                ok = rows[~np.isnan(y2[rows, j])]
+                if ok.size:
+                    block = _neutralize_block(y2[ok, j : j + 1], x2[ok], p, intercept, standardize)
+                    out[ok, j] = block[:, 0]
         results.append(wrap(out))
     return results if isinstance(proportion, (list, tuple)) else results[0]
 
