@@ -49,6 +49,7 @@ def test_json_record_schema(tmp_path, capsys):
         "blas_threads",
         "blas_pinning",
         "machine",
+        "notes",
         "workloads",
         "arguments",
     } <= set(record)

@@ -407,11 +407,13 @@ def run(
                 f"only: unknown workload(s) {unknown!r}; choose from {[w.name for w in cases]}"
             )
         cases = [w for w in cases if w.name in only]
+    notes = []
     nt_version = _available("numerai_tools") if with_numerai_tools else None
+    if with_numerai_tools and nt_version is None:
+        notes.append("numerai-tools is not installed: no numerai-tools column")
     if with_reference and _available("scipy") is None:
         with_reference = False  # the reference needs scipy; recorded as not run
-        if progress:
-            progress("(no reference column: the NumPy reference needs scipy)")
+        notes.append("scipy is not installed: no reference column (the reference needs it)")
     rows = []
     with pinned_blas(1) as how:
         if nt_version is not None:  # imports and first-call caches out of the timings
@@ -468,6 +470,7 @@ def run(
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
         },
+        "notes": notes,
         "workloads": rows,
     }
 
@@ -488,6 +491,7 @@ def format_table(record: dict[str, Any]) -> str:
         f"{'workload':<26} {'neutralkit':>11} {'reference':>11} {'ratio':>7} "
         f"{'numerai-tools':>13} {'ratio':>7}  agree  shape",
     ]
+    lines[1:1] = [f"({note})" for note in record["notes"]]
     for r in record["workloads"]:
         lines.append(
             f"{r['name']:<26} {sec(r['neutralkit_s']):>11} {sec(r['reference_s']):>11} "
