@@ -15,16 +15,15 @@ void register_diagnostics(py::module_& m) {
            const Int64Array& offsets, int n_threads) {
             if (preds.ndim() != 2 || x.ndim() != 2 || preds.shape(0) != x.shape(0))
                 throw py::value_error("internal: preds and x must be 2-D with equal rows");
-            const auto idx = nk_bind::era_index(order, offsets);
+            const auto idx = nk_bind::era_index(order, offsets, x.shape(0));
             py::array_t<double> out(
                 {static_cast<py::ssize_t>(idx.n_eras), preds.shape(1), x.shape(1)});
             double* out_ptr = out.mutable_data();
             const auto pv = nk_bind::strided_view<double>(preds);
             nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: the kernel only reads buffers the caller keeps alive and writes
-                // `out`, which no other thread can see yet.
-                py::gil_scoped_release release;
-                nk::feature_correlations(pv, xv, idx, n_threads, out_ptr);
+                const double work = static_cast<double>(x.size()) * static_cast<double>(pv.cols);
+                nk_bind::run_interruptible(
+                    work, [&] { nk::feature_correlations(pv, xv, idx, n_threads, out_ptr); });
             });
             return out;
         },

@@ -18,10 +18,9 @@ py::array rank_codes_as(const py::array& x, const nk::EraIndex& idx, int method,
     py::array_t<C> out({x.shape(1), x.shape(0)});
     C* out_ptr = out.mutable_data();
     nk_bind::dispatch_matrix(x, [&](auto xv) {
-        // Safe: the kernel only reads buffers the caller keeps alive and writes `out`,
-        // which no other thread can see yet.
-        py::gil_scoped_release release;
-        nk::rank_code_lines(xv, idx, static_cast<nk::RankMethod>(method), n_threads, out_ptr);
+        nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+            nk::rank_code_lines(xv, idx, static_cast<nk::RankMethod>(method), n_threads, out_ptr);
+        });
     });
     return out;
 }
@@ -34,8 +33,9 @@ DoubleArray line_dots_as(const py::array& codes, const nk::EraIndex& idx, const 
     DoubleArray out({static_cast<py::ssize_t>(idx.n_eras), static_cast<py::ssize_t>(cols)});
     double* out_ptr = out.mutable_data();
     const C* data = static_cast<const C*>(codes.data());
-    py::gil_scoped_release release;
-    nk::code_line_dots(data, cols, rows, idx, v, n_threads, out_ptr);
+    nk_bind::run_interruptible(static_cast<double>(codes.size()), [&] {
+        nk::code_line_dots(data, cols, rows, idx, v, n_threads, out_ptr);
+    });
     return out;
 }
 }  // namespace
@@ -45,7 +45,8 @@ void register_metamodel(py::module_& m) {
         "rank_codes",
         [](const py::array& x, const Int64Array& order, const Int64Array& offsets, int method,
            int n_threads) -> py::array {
-            const auto idx = era_index(order, offsets);
+            nk_bind::check_shape(x, 2, -1, "x");
+            const auto idx = era_index(order, offsets, x.shape(0));
             nk::Index largest = 0;
             for (nk::Index e = 0; e < idx.n_eras; ++e) largest = std::max(largest, idx.size(e));
             if (2 * largest - 1 <= 0xFFFF)
@@ -66,7 +67,7 @@ void register_metamodel(py::module_& m) {
                 throw py::value_error("internal: codes must be a C-contiguous 2-D array");
             if (v.ndim() != 1 || v.shape(0) != codes.shape(1))
                 throw py::value_error("internal: v must have one value per row of codes");
-            const auto idx = era_index(order, offsets);
+            const auto idx = era_index(order, offsets, codes.shape(1));
             const auto kind = codes.dtype().kind();
             const auto size = codes.dtype().itemsize();
             if (kind == 'u' && size == 2)

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace py = pybind11;
@@ -38,17 +39,27 @@ py::array_t<std::uint8_t> path_array(const std::vector<nk::EraPath>& paths) {
     return a;
 }
 
-// Factorizations of every era of one exposure matrix, for Neutralizer.
+// Factorizations of every era of one exposure matrix, for Neutralizer. Immutable once
+// made: the solvers are shared read-only, so transforms running on other threads keep
+// theirs alive whatever happens to the Python object that handed it out. It remembers
+// the shape and dtype of what it was fitted on and refuses anything else.
 struct Factorization {
-    std::vector<nk::EraSolver> solvers;
+    std::shared_ptr<const std::vector<nk::EraSolver>> solvers;
     bool intercept = true;
+    py::ssize_t rows = 0, cols = 0;
+    char kind = 0;
+    py::ssize_t itemsize = 0;
 
     std::vector<nk::EraPath> paths() const {
         std::vector<nk::EraPath> p;
-        for (const auto& s : solvers) p.push_back(s.path);
+        for (const auto& s : *solvers) p.push_back(s.path);
         return p;
     }
 };
+
+double work_of(const py::array& x, const py::array& y) {
+    return static_cast<double>(x.size()) + static_cast<double>(y.size());
+}
 
 }  // namespace
 
@@ -58,16 +69,17 @@ void register_neutralize(py::module_& m) {
         [](const py::array& x, const py::array_t<double>& y, const Int64Array& order,
            const Int64Array& offsets, const std::vector<double>& proportions, bool intercept,
            bool standardize, int method, double rcond, double min_pivot, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
+            nk_bind::check_shape(y, 2, x.shape(0), "y");
+            const auto idx = era_index(order, offsets, x.shape(0));
             auto out = output_array(proportions.size(), y);
             double* out_ptr = out.mutable_data();
             const auto yv = nk_bind::strided_view<double>(y);
-            const auto idx = era_index(order, offsets);
             const auto opt = options(intercept, standardize, method, rcond, min_pivot, n_threads);
             auto paths = nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: kernels only read the input buffers (kept alive by the caller)
-                // and write `out`, which no other thread can see yet.
-                py::gil_scoped_release release;
-                return nk::neutralize(xv, yv, idx, proportions, opt, out_ptr);
+                return nk_bind::run_interruptible(work_of(x, y), [&] {
+                    return nk::neutralize(xv, yv, idx, proportions, opt, out_ptr);
+                });
             });
             return py::make_tuple(out, path_array(paths));
         },
@@ -85,17 +97,27 @@ void register_neutralize(py::module_& m) {
             [](const Factorization& f, const py::array& x, const py::array_t<double>& y,
                const Int64Array& order, const Int64Array& offsets,
                const std::vector<double>& proportions, bool standardize, int n_threads) {
+                // Every dimension the kernel reads is checked against the fitted ones.
+                if (x.ndim() != 2 || x.shape(0) != f.rows || x.shape(1) != f.cols ||
+                    x.dtype().kind() != f.kind || x.dtype().itemsize() != f.itemsize)
+                    throw py::value_error(
+                        "internal: exposures differ in shape or dtype from the fitted ones");
+                nk_bind::check_shape(y, 2, f.rows, "y");
+                const auto idx = era_index(order, offsets, f.rows);
+                const auto solvers = f.solvers;  // keeps them alive for this call
+                if (static_cast<std::size_t>(idx.n_eras) != solvers->size())
+                    throw py::value_error("internal: era count differs from the fitted one");
+                for (nk::Index e = 0; e < idx.n_eras; ++e)
+                    if (idx.size(e) != (*solvers)[static_cast<std::size_t>(e)].rows)
+                        throw py::value_error("internal: era sizes differ from the fitted ones");
                 auto out = output_array(proportions.size(), y);
                 double* out_ptr = out.mutable_data();
                 const auto yv = nk_bind::strided_view<double>(y);
-                const auto idx = era_index(order, offsets);
-                if (static_cast<std::size_t>(idx.n_eras) != f.solvers.size())
-                    throw py::value_error("internal: era count differs from the fitted one");
                 const auto opt = options(f.intercept, standardize, 0, 0.0, 0.0, n_threads);
                 nk_bind::dispatch_matrix(x, [&](auto xv) {
-                    // Safe: read-only inputs, private output (see neutralize).
-                    py::gil_scoped_release release;
-                    nk::transform(f.solvers, xv, yv, idx, proportions, opt, out_ptr);
+                    nk_bind::run_interruptible(work_of(x, y), [&] {
+                        nk::transform(*solvers, xv, yv, idx, proportions, opt, out_ptr);
+                    });
                 });
                 return out;
             },
@@ -107,14 +129,20 @@ void register_neutralize(py::module_& m) {
         "factorize",
         [](const py::array& x, const Int64Array& order, const Int64Array& offsets, bool intercept,
            int method, double rcond, double min_pivot, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
+            const auto idx = era_index(order, offsets, x.shape(0));
             Factorization f;
             f.intercept = intercept;
-            const auto idx = era_index(order, offsets);
+            f.rows = x.shape(0);
+            f.cols = x.shape(1);
+            f.kind = x.dtype().kind();
+            f.itemsize = x.dtype().itemsize();
             const auto opt = options(intercept, false, method, rcond, min_pivot, n_threads);
-            nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: read-only input; the solvers are private until we return.
-                py::gil_scoped_release release;
-                f.solvers = nk::factorize(xv, idx, opt);
+            f.solvers = nk_bind::dispatch_matrix(x, [&](auto xv) {
+                return nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+                    return std::make_shared<const std::vector<nk::EraSolver>>(
+                        nk::factorize(xv, idx, opt));
+                });
             });
             return f;
         },

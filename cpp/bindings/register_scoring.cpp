@@ -49,15 +49,15 @@ void register_scoring(py::module_& m) {
         "rank_columns",
         [](const py::array& x, const Int64Array& order, const Int64Array& offsets, int method,
            bool gaussian, double power, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
+            const auto idx = era_index(order, offsets, x.shape(0));
             auto out = matrix(x.shape(0), x.shape(1));
             double* out_ptr = out.mutable_data();
-            const auto idx = era_index(order, offsets);
             const auto tr = rank_transform(method, gaussian, power);
             nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: the kernel only reads buffers the caller keeps alive and writes
-                // `out`, which no other thread can see yet.
-                py::gil_scoped_release release;
-                nk::rank_columns(xv, idx, tr, n_threads, out_ptr);
+                nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+                    nk::rank_columns(xv, idx, tr, n_threads, out_ptr);
+                });
             });
             return out;
         },
@@ -68,12 +68,13 @@ void register_scoring(py::module_& m) {
     m.def(
         "signed_power",
         [](const py::array& x, double p, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
             auto out = matrix(x.shape(0), x.shape(1));
             double* out_ptr = out.mutable_data();
             nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: read-only input, private output.
-                py::gil_scoped_release release;
-                nk::signed_power_columns(xv, p, n_threads, out_ptr);
+                nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+                    nk::signed_power_columns(xv, p, n_threads, out_ptr);
+                });
             });
             return out;
         },
@@ -84,10 +85,11 @@ void register_scoring(py::module_& m) {
         "prepare_target",
         [](const Float64Vector& t, const Int64Array& order, const Int64Array& offsets, int mode,
            double power) {
+            nk_bind::check_shape(t, 1, -1, "t");
+            const auto idx = era_index(order, offsets, t.shape(0));
             Float64Vector out(t.shape(0));
             double* out_ptr = out.mutable_data();
             const double* t_ptr = t.data();
-            const auto idx = era_index(order, offsets);
             {
                 // Safe: read-only input, private output.
                 py::gil_scoped_release release;
@@ -102,15 +104,16 @@ void register_scoring(py::module_& m) {
         "pearson_columns",
         [](const py::array& x, const Float64Vector& y, const Int64Array& order,
            const Int64Array& offsets, bool covariance, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
             check_vector(y, x, "y");
-            const auto idx = era_index(order, offsets);
+            const auto idx = era_index(order, offsets, x.shape(0));
             auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), x.shape(1));
             double* out_ptr = out.mutable_data();
             const double* y_ptr = y.data();
             nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: read-only inputs, private output.
-                py::gil_scoped_release release;
-                nk::pearson_columns(xv, y_ptr, idx, covariance, n_threads, out_ptr);
+                nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+                    nk::pearson_columns(xv, y_ptr, idx, covariance, n_threads, out_ptr);
+                });
             });
             return out;
         },
@@ -123,16 +126,18 @@ void register_scoring(py::module_& m) {
         [](const py::array& x, const Float64Vector& y, const Int64Array& order,
            const Int64Array& offsets, int method, bool gaussian, double power,
            std::int64_t top_bottom, int n_threads) {
+            nk_bind::check_shape(x, 2, -1, "x");
             check_vector(y, x, "y");
-            const auto idx = era_index(order, offsets);
+            const auto idx = era_index(order, offsets, x.shape(0));
             auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), x.shape(1));
             double* out_ptr = out.mutable_data();
             const double* y_ptr = y.data();
             const auto tr = rank_transform(method, gaussian, power);
             nk_bind::dispatch_matrix(x, [&](auto xv) {
-                // Safe: read-only inputs, private output.
-                py::gil_scoped_release release;
-                nk::rank_correlation_columns(xv, y_ptr, idx, tr, top_bottom, n_threads, out_ptr);
+                nk_bind::run_interruptible(static_cast<double>(x.size()), [&] {
+                    nk::rank_correlation_columns(xv, y_ptr, idx, tr, top_bottom, n_threads,
+                                                 out_ptr);
+                });
             });
             return out;
         },
@@ -146,21 +151,22 @@ void register_scoring(py::module_& m) {
         [](const py::array& p, const Float64Vector& mm, const Float64Vector& t,
            const Int64Array& order, const Int64Array& offsets, std::int64_t top_bottom,
            int n_threads, int rank_method) {
+            nk_bind::check_shape(p, 2, -1, "p");
             check_vector(mm, p, "metamodel");
             // rank_method >= 0: p holds raw predictions, ranked and gaussianized here.
             const auto tr = rank_transform(rank_method < 0 ? 0 : rank_method, true, 1.0);
             const nk::RankTransform* tr_ptr = rank_method < 0 ? nullptr : &tr;
             check_vector(t, p, "target");
-            const auto idx = era_index(order, offsets);
+            const auto idx = era_index(order, offsets, p.shape(0));
             auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), p.shape(1));
             double* out_ptr = out.mutable_data();
             const double* mm_ptr = mm.data();
             const double* t_ptr = t.data();
             nk_bind::dispatch_matrix(p, [&](auto pv) {
-                // Safe: read-only inputs, private output.
-                py::gil_scoped_release release;
-                nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads, out_ptr,
-                                         tr_ptr);
+                nk_bind::run_interruptible(static_cast<double>(p.size()), [&] {
+                    nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads, out_ptr,
+                                             tr_ptr);
+                });
             });
             return out;
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -213,7 +214,14 @@ def neutralize(
     else:
         check_no_inf(y_values, "y")
     x_lab = aligned(exposures, "exposures", y_lab, "y")
-    check_finite(x_lab, "exposures")
+    try:
+        check_finite(x_lab, "exposures")
+    except ValueError as exc:
+        if policy == "raise":
+            raise
+        raise ValueError(
+            f"{exc}; exposures must be finite whatever nan_policy is (drop or fill those rows)"
+        ) from None
     props, scalar = proportions_of(proportion)
     options = dict(
         intercept=check_bool(intercept, "intercept"),
@@ -227,6 +235,16 @@ def neutralize(
     else:
         out = _neutralize_eras(x_lab.values, y_values, era_index, props, **options)
     return _results(y_lab, out, props, scalar)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """One fit of a Neutralizer, replaced as a whole (never modified)."""
+
+    x: np.ndarray  # the exposures as the kernel reads them (a view where possible)
+    eras: Eras
+    index: pd.Index | None  # the exposures' row labels (pandas input)
+    factorization: Any  # _core.Factorization, immutable
 
 
 class Neutralizer:
@@ -251,6 +269,15 @@ class Neutralizer:
     The fitted object keeps a reference to ``exposures`` (not a copy): the Cholesky path
     re-reads an era's block at each transform. Do not modify the exposures in place
     after fitting. Pivoted-QR eras keep their float64 factor (n x k per era).
+
+    Thread safety: a fitted state (the exposures, the eras and the factorization) is
+    immutable and replaced as one reference. ``fit`` validates every argument and
+    parameter and factorizes before it replaces anything, so a ``fit`` that raises
+    leaves the previous fit in place, and ``transform`` calls running on other threads
+    while one thread refits each use one whole fit, the old or the new, never a mix.
+    Any number of threads may call ``transform`` on one fitted object at once. (Calling
+    ``set_params`` while other threads ``fit`` is a race on the parameters, as in any
+    Python object.)
     """
 
     def __init__(
@@ -290,39 +317,42 @@ class Neutralizer:
         return f"Neutralizer({args})"
 
     def fit(self, exposures: Any, y: Any = None) -> Neutralizer:
-        """Factorize every era of ``exposures`` (``y`` is ignored)."""
+        """Factorize every era of ``exposures`` (``y`` is ignored).
+
+        Everything is validated, and the factorization made, before the previous fit
+        is replaced (in one step): a ``fit`` that raises changes nothing.
+        """
         x_lab = _exposures(exposures, None)
         intercept = _check_bool(self.intercept, "intercept")
-        self._eras: Eras = eras_of(
-            self.eras, x_lab.n_rows, index=x_lab.index, index_name="exposures"
+        method = _method_code(self.method)
+        threads = n_threads_of(self.n_threads)
+        eras = eras_of(self.eras, x_lab.n_rows, index=x_lab.index, index_name="exposures")
+        x = as_kernel_matrix(x_lab.values)
+        factorization = _core.factorize(
+            x, eras.order, eras.offsets, intercept, method, _RCOND, _MIN_PIVOT, threads
         )
-        self._index = x_lab.index  # y meets these rows by label in transform
-        self._x = as_kernel_matrix(x_lab.values)
-        self._factorization = _core.factorize(
-            self._x,
-            self._eras.order,
-            self._eras.offsets,
-            intercept,
-            _method_code(self.method),
-            _RCOND,
-            _MIN_PIVOT,
-            n_threads_of(self.n_threads),
-        )
+        names = None if x_lab.columns is None else np.asarray(x_lab.columns, dtype=object)
+        # y meets the fitted rows by label in transform, hence the index
+        self._state = _Fitted(x, eras, x_lab.index, factorization)
         self.n_features_in_ = x_lab.n_cols
-        if x_lab.columns is not None:
-            self.feature_names_in_ = np.asarray(x_lab.columns, dtype=object)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         return self
 
     @property
     def era_paths_(self) -> pd.Series:
         """Which solver each era used ("cholesky", "householder", "pivoted", ...)."""
-        self._check_fitted()
-        codes = np.asarray(self._factorization.paths)
-        return pd.Series([_PATHS[int(c)] for c in codes], index=self._eras.labels)
+        state = self._fitted_state()
+        codes = np.asarray(state.factorization.paths)
+        return pd.Series([_PATHS[int(c)] for c in codes], index=state.eras.labels)
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "_factorization"):
+    def _fitted_state(self) -> _Fitted:
+        state: _Fitted | None = getattr(self, "_state", None)
+        if state is None:
             raise RuntimeError("Neutralizer: call fit(exposures) first")
+        return state
 
     def transform(
         self,
@@ -338,23 +368,23 @@ class Neutralizer:
         ``y``'s order and index; different or duplicated labels raise ValueError), by
         position otherwise.
         """
-        self._check_fitted()
+        state = self._fitted_state()  # one whole fit, whatever other threads do
         y_lab, y_values = _targets(y)
-        fitted_index = getattr(self, "_index", None)
+        fitted_index = state.index
         positions = None
         if y_lab.index is not None and fitted_index is not None:  # pandas: by label
             positions = row_positions(y_lab.index, "y", fitted_index, "the fitted exposures")
         if positions is None:
-            check_rows("y", y_lab.n_rows, self._x.shape[0], "the fitted exposures")
+            check_rows("y", y_lab.n_rows, state.x.shape[0], "the fitted exposures")
         else:
             y_values = y_values[positions]
         props, scalar = proportions_of(self.proportion if proportion is None else proportion)
         std = _check_bool(self.standardize if standardize is None else standardize, "standardize")
-        out = self._factorization.transform(
-            self._x,
+        out = state.factorization.transform(
+            state.x,
             y_values,
-            self._eras.order,
-            self._eras.offsets,
+            state.eras.order,
+            state.eras.offsets,
             props,
             std,
             n_threads_of(self.n_threads),
