@@ -58,7 +58,7 @@ _RANK_METHODS = {"average": 0, "first": 1, "ordinal": 1}
 # TargetMode in stats.hpp
 _RAW, _CENTER, _CENTER_POWER, _CONTRIBUTION = 0, 1, 2, 3
 #: top_bottom values above this mean "every row" as well (no era has that many rows)
-_MAX_TOP_BOTTOM = 2**62
+_MAX_TOP_BOTTOM = 2**40
 
 
 # ---------------------------------------------------------------------------- helpers
