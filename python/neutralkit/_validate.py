@@ -477,9 +477,7 @@ def eras_of(
     except (TypeError, ValueError):
         missing = np.zeros(len(values), dtype=bool)
     if np.asarray(missing).any():
-        raise ValueError(
-            f"{name}: contains {int(np.sum(missing))} missing label(s) (NaN/None/NA)"
-        )
+        raise ValueError(f"{name}: contains {int(np.sum(missing))} missing label(s) (NaN/None/NA)")
     try:
         try:
             codes, uniques = pd.factorize(values, sort=True)
@@ -500,7 +498,7 @@ def n_threads_of(n_threads: Any) -> int:
         return max(1, min(os.cpu_count() or 1, MAX_THREADS))
     if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
         raise TypeError(f"n_threads: expected a positive int or None, got {n_threads!r}")
-    if not 1 <= n_threads <= MAX_THREADS:
+    if not 1 <= int(n_threads) <= MAX_THREADS:
         raise ValueError(
             f"n_threads: expected an int from 1 to {MAX_THREADS} or None, got {n_threads}"
         )

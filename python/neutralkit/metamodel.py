@@ -144,8 +144,7 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
         raise ValueError("stakes: stakes sum to 0; at least one must be positive")
     if not np.isfinite(total):
         raise ValueError(
-            "stakes: their sum overflows float64 (inf); rescale them (only their ratios "
-            "matter)"
+            "stakes: their sum overflows float64 (inf); rescale them (only their ratios matter)"
         )
     return values
 
@@ -340,14 +339,17 @@ def stake_weighted_metamodel(
     stakes : Series, dict or array-like
         Non-negative stakes, not all 0. A Series (or dict) is matched to the columns of
         ``preds`` by name; columns without a stake get 0. An array needs one value per
-        column.
-    eras : array-like, optional
-        One era label per row (any order); ``None``: one era.
+        column. Their sum must be finite.
+    eras : array-like or Series, optional
+        One era label per row (any hashable type, any order); ``None``: one era. A
+        Series meets a pandas ``preds`` by index label (the same labels in another
+        order are aligned; different or duplicated labels raise ValueError naming
+        both); an array, list or ``pd.Index`` meets by position; a dict is refused.
     method : {"average", "first", "ordinal"}
         Tie handling of both rankings ("ordinal" = "first": ties by row order).
     n_threads : int, optional
-        Threads of the ranking kernel (default: all cores); the result does not depend
-        on it.
+        Threads of the ranking kernel, 1 to 1024 (default: all cores); the result does
+        not depend on it.
     nan_policy : {"raise", "omit"}
         ``"raise"``: NaN or infinite predictions raise ``ValueError``. ``"omit"``: NaN
         marks a missing prediction (infinity is still refused): each user is ranked over
@@ -414,21 +416,27 @@ def mmc(
     Parameters
     ----------
     preds : array-like or DataFrame, shape (n, U)
-        One column of predictions per user.
+        One column of predictions per user. The first row input: the others are
+        aligned to it.
     target : array-like or Series, shape (n,)
-        The target (used raw).
+        The target (used raw). A Series meets a pandas ``preds`` by index label (the
+        same labels in another order are aligned to ``preds``; different or duplicated
+        labels raise ValueError naming both); NumPy input meets by position.
     metamodel : array-like or Series, shape (n,), optional
-        A given metamodel. Exactly one of ``metamodel`` and ``stakes``.
+        A given metamodel. Exactly one of ``metamodel`` and ``stakes``. Aligned to
+        ``preds`` like ``target``.
     stakes : Series, dict or array-like, optional
         Stakes of the columns of ``preds`` (see :func:`stake_weighted_metamodel`); the
         metamodel is built from them per era (and per bag).
-    eras : array-like, optional
-        One era label per row (any order); ``None``: one era.
+    eras : array-like or Series, optional
+        One era label per row (any order); ``None``: one era. Aligned to ``preds`` like
+        ``target`` when a Series; by position otherwise.
     bags : None, int or boolean array (n_bags, U)
         ``None``: one metamodel of all users. An int: that many bags of
         ``round(fraction * U)`` users each, drawn without replacement with
         ``numpy.random.default_rng(seed)``. A mask: explicit bags. The same bags serve
-        every era. Needs ``stakes``.
+        every era. Needs ``stakes``. At most 100 000 bags, and bags x rows at most
+        2**28 (the bag metamodels take 8 bytes each: 2 GiB); ValueError beyond.
     fraction : float in (0, 1]
         Share of users in each drawn bag.
     seed : int or numpy Generator seed
@@ -442,8 +450,8 @@ def mmc(
         ``"legacy"``: the seed-era example code: ``method="first"`` and the metamodel
         used raw (not re-ranked). It overrides ``method``.
     n_threads : int, optional
-        Threads of the ranking kernel (default: all cores); the result does not depend
-        on it.
+        Threads of the ranking kernel, 1 to 1024 (default: all cores); the result does
+        not depend on it.
     nan_policy : {"raise", "omit"}
         ``"raise"``: NaN or infinite values raise ``ValueError``. ``"omit"``: NaN marks
         a missing value (infinity is still refused). Each user is scored on the rows

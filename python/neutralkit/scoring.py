@@ -12,7 +12,14 @@ the argument, the count and the first column; ``"omit"`` scores each prediction 
 on its own rows where it and the other row-wise inputs are not NaN, exactly as if it had
 been scored alone on those rows (a column-era left with fewer than 2 rows scores NaN).
 For the transforms, ``"omit"`` ranks each column over its own non-NaN rows and leaves
-NaN as NaN (pandas' behaviour).
+NaN as NaN (pandas' behaviour). A nullable or pyarrow NA counts as NaN.
+
+Rows of the inputs meet by one rule (``neutralkit._validate.row_positions``): pandas
+inputs by index label, aligned to the first argument's order (``preds`` or ``x``);
+labels that differ, or duplicated labels where the order differs, raise ValueError
+naming both arguments. NumPy inputs (and a NumPy input with a pandas one) meet by
+position. ``eras`` follows the same rule as a Series; as an array, list or
+``pd.Index`` it is positional; a dict is refused.
 """
 
 from __future__ import annotations
@@ -211,16 +218,19 @@ def rank(
     Parameters
     ----------
     x : array-like, Series or DataFrame, shape (n,) or (n, m)
-        Values to rank (int8..int64, float32 or float64; infinities rank as the
-        largest or smallest values).
-    eras : array-like, optional
-        One era label per row (any order). ``None``: one era.
+        Values to rank (bool, int8..int64, uint, float16..float64, nullable or
+        pyarrow-backed; any layout; infinities rank as the largest or smallest values).
+    eras : array-like or Series, optional
+        One era label per row (any hashable type, tuples too, any order). A Series
+        meets a pandas ``x`` by index label (the same labels in another order are
+        aligned; different or duplicated labels raise ValueError); an array, list or
+        ``pd.Index`` by position. ``None``: one era.
     method : {"average", "first", "ordinal"}
         ``"average"``: ties share their average rank (tie-kept, official).
         ``"first"``/``"ordinal"``: ties broken by row order within the era.
     n_threads : int, optional
-        Threads over (era, column) tasks (default: all cores); the result does not
-        depend on it.
+        Threads over (era, column) tasks, 1 to 1024 (default: all cores); the result
+        does not depend on it.
     nan_policy : {"raise", "omit"}
         ``"raise"``: NaN in ``x`` raises ValueError (with the count and the first
         column). ``"omit"``: each column is ranked over its own non-NaN rows of the
@@ -337,11 +347,18 @@ def pearson(
     Parameters
     ----------
     preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+        The first row input: the other row inputs are aligned to it.
     target : array-like or Series, shape (n,)
-    eras : array-like, optional
-        One era label per row (any order). ``None``: one era.
+        A Series meets a pandas ``preds`` by index label (the same labels in another
+        order are aligned to ``preds``; different or duplicated labels raise
+        ValueError naming both); NumPy input (or NumPy ``preds``) meets by position.
+    eras : array-like or Series, optional
+        One era label per row (any hashable type, tuples too, any order). A Series is
+        aligned to ``preds`` like ``target``; an array, list or ``pd.Index`` meets by
+        position; a dict is refused. ``None``: one era.
     nan_policy : {"raise", "omit"}
     n_threads : int, optional
+        1 to 1024 (default: all cores); the result does not depend on it.
 
     Returns
     -------
@@ -431,7 +448,8 @@ def numerai_corr(
     top_bottom : int, optional
         Only the ``top_bottom`` highest and ``top_bottom`` lowest transformed
         predictions of each era take part (ties: a stable sort, row order within the
-        era). When ``2 * top_bottom >= n`` every row takes part.
+        era). When ``2 * top_bottom >= n`` every row takes part (any larger int is
+        accepted).
     target_pow15 : bool
         Raise the centred target to the power 1.5 (default). ``False`` for returns.
 
@@ -525,9 +543,11 @@ def correlation_contribution(
         As :func:`pearson`.
     metamodel : array-like or Series, shape (n,)
         Must take at least two distinct values in every era (ValueError otherwise).
+        Aligned to ``preds`` like ``target``.
     top_bottom : int, optional
         Only the ``top_bottom`` lowest and highest :math:`p_\perp` of the era take part,
-        and the sum is divided by ``2 * top_bottom`` (all rows when that is >= n).
+        and the sum is divided by ``2 * top_bottom`` (all rows when that is >= n; any
+        larger int is accepted).
     """
     tb = _top_bottom(top_bottom)
     lab, t, mm, er, policy, threads = _contribution_setup(
@@ -557,7 +577,8 @@ def neutral_contribution(
     Parameters
     ----------
     neutralizers : array-like or DataFrame, shape (n, k)
-        Must be finite whatever ``nan_policy`` is.
+        Must be finite whatever ``nan_policy`` is. Aligned to ``preds`` like
+        ``target`` (see :func:`pearson`).
     """
     tb = _top_bottom(top_bottom)
     lab, t, mm, er, policy, threads = _contribution_setup(
@@ -593,7 +614,7 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     preds : DataFrame or 2-D array, shape (n, m)
     stakes : Series indexed by column names of ``preds`` (only those columns are used),
         or an array of m stakes aligned with the columns. Non-negative, finite, with a
-        positive sum.
+        positive and finite sum.
     nan_policy : {"raise", "omit"}
         ``"raise"``: NaN in the used columns of ``preds`` raises ValueError. ``"omit"``:
         each row averages the columns that have a value there, the stakes renormalized
@@ -639,8 +660,7 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
     if not np.isfinite(total):
         raise ValueError(
-            "stakes: their sum overflows float64 (inf); rescale them (only their ratios "
-            "matter)"
+            "stakes: their sum overflows float64 (inf); rescale them (only their ratios matter)"
         )
     used = np.asarray(lab.values[:, positions], dtype=np.float64)
     refused = np.isinf(used) if policy == "omit" else ~np.isfinite(used)
