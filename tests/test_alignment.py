@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neutralkit as nk
-from neutralkit import _validate, diagnostics, metamodel, neutralization, scoring
+from neutralkit import _validate, contribution, diagnostics, metamodel, neutralization, scoring
 from strategies import INDEX_KINDS, index_of, permutations
 
 N, N_ERAS = 48, 3
@@ -45,6 +45,7 @@ def make_data(index_kind: str = "str", seed: int = 0) -> dict[str, Any]:
         "metamodel": pd.Series(rng.normal(size=N) + preds.mean(axis=1), index=index),
         "eras": eras,
         "stakes": pd.Series([1.0, 2.0, 0.5], index=preds.columns),
+        "weights": pd.Series(rng.uniform(0.5, 1.5, size=N), index=index),
     }
 
 
@@ -229,16 +230,42 @@ CASES = [
         "preds",
         {"features": "neutralizers", **P_T_E},
     ),
+    # neutralkit.contribution (another module, the same rule)
+    Case(
+        "neutralized_weights",
+        lambda d: nk.neutralized_weights(d["preds"], d["features"], d["weights"], eras=d["eras"]),
+        "preds",
+        "preds",
+        {"features": "neutralizers", "weights": "sample_weights", "eras": "eras"},
+    ),
+    Case(
+        "alpha",
+        lambda d: nk.alpha(d["preds"], d["features"], d["weights"], d["target"], eras=d["eras"]),
+        "preds",
+        "preds",
+        {"features": "neutralizers", "weights": "sample_weights", **P_T_E},
+    ),
+    Case(
+        "meta_portfolio_contribution",
+        lambda d: nk.meta_portfolio_contribution(
+            d["preds"], d["stakes"], d["features"], d["weights"], d["target"], eras=d["eras"]
+        ),
+        "preds",
+        "preds",
+        {"features": "neutralizers", "weights": "sample_weights", **P_T_E},
+    ),
 ]
 
-#: public functions of the four core modules with at most one row input (or none)
-SINGLE_ROW_INPUT = {"power", "stake_weight", "summary", "hard_era_mmc", "churn"}
+#: public functions with at most one row input, or with their own documented rule:
+#: hard_era_mmc (era-indexed, tested below), churn/turnover (the ids both have, as
+#: numerai-tools' Signals functions), mpc (an alias of meta_portfolio_contribution)
+SINGLE_ROW_INPUT = {"power", "stake_weight", "summary", "hard_era_mmc", "churn", "turnover", "mpc"}
 
 
 def test_registry_covers_every_public_function():
     """A new public function with two row inputs must join CASES (or be listed above)."""
     public = set()
-    for module in (neutralization, scoring, metamodel, diagnostics):
+    for module in (neutralization, scoring, metamodel, diagnostics, contribution):
         public |= set(module.__all__)
     covered = {c.name.split("(")[0].split(".")[0] for c in CASES}
     missing = public - covered - SINGLE_ROW_INPUT
