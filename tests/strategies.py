@@ -143,6 +143,9 @@ class ExtremeData:
     eras: np.ndarray  # one label per row, shuffled
     description: str
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # hypothesis: no array dumps
+        printer.text(repr(self))
+
     def __repr__(self) -> str:
         return (
             f"ExtremeData({self.description}, x.shape={self.x.shape}, x.dtype={self.x.dtype}, "
