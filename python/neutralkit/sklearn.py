@@ -49,7 +49,7 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, diagnostics, metamodel, scoring
+from . import diagnostics, metamodel, scoring
 from ._validate import (
     as_float64,
     as_kernel_matrix,
@@ -59,7 +59,7 @@ from ._validate import (
     n_threads_of,
     proportions_of,
 )
-from .neutralization import _MIN_PIVOT, _RCOND
+from .neutralization import _neutralize_eras
 
 __all__ = ["NeutralizedRegressor", "make_era_scorer"]
 
@@ -114,19 +114,7 @@ def _neutralize_predictions(
 ) -> np.ndarray:
     """Per-era residual of (n x m) float64 predictions on [features, 1]."""
     era_index = eras_of(eras, preds.shape[0])
-    out, _paths = _core.neutralize(
-        features,
-        preds,
-        era_index.order,
-        era_index.offsets,
-        [proportion],
-        True,
-        False,
-        0,
-        _RCOND,
-        _MIN_PIVOT,
-        n_threads_of(None),
-    )
+    out = _neutralize_eras(features, preds, era_index, [proportion], n_threads=n_threads_of(None))
     return np.asarray(out[0])
 
 
