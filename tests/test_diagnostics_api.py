@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import ndtri
 
 import neutralkit as nk
 from neutralkit import reference as ref
@@ -193,13 +194,16 @@ def test_neutral_correlation_vs_reference(seed):
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), atol=1e-9)
 
 
-def test_legacy_fnc_is_pearson_of_standardized_first_rank_residual():
+def test_legacy_fnc_is_the_seed_codes_feature_neutral_mean():
+    # example-scripts get_feature_neutral_mean (more in tests/test_fnc_legacy.py):
+    # Gaussian of ordinal ranks, no-intercept projection, uniform re-rank, Pearson
     preds, feats, target, _ = _era_data(7, n_eras=1)
     col = preds["model_0"].round(1)  # ties, broken by row order under "first"
-    u = (col.rank(method="first") - 0.5) / len(col)
-    x = np.hstack([feats.to_numpy(float), np.ones((len(col), 1))])
-    r = u.to_numpy() - x @ np.linalg.lstsq(x, u.to_numpy(), rcond=None)[0]
-    expected = np.corrcoef(r, target.to_numpy())[0, 1]
+    g = ndtri((col.rank(method="first") - 0.5).to_numpy() / len(col))
+    x = feats.to_numpy(float)
+    r = pd.Series(g - x @ np.linalg.lstsq(x, g, rcond=None)[0])
+    u = (r.rank(method="first") - 0.5) / len(r)
+    expected = np.corrcoef(u, target.to_numpy())[0, 1]
     assert nk.feature_neutral_corr(col, feats, target, preset="legacy") == pytest.approx(
         expected, abs=1e-12
     )

@@ -253,11 +253,24 @@ def feature_neutral_corr(
         r = r / std(r)                            (no effect on the next step's rank)
         fnc = numerai_corr(r, target)
 
-    ``preset="legacy"`` (the seed-era code)::
+    ``preset="legacy"`` (the seed-era example code: numerai/example-scripts
+    ``get_feature_neutral_mean`` with its ``neutralize(..., normalize=True)`` and
+    ``unif``, 2021), per era::
 
-        u = rank(preds, method="first")           uniform, not Gaussian
-        r = neutralize(u, features, standardize=True)
-        fnc = Pearson(r, target)                  raw target
+        g = gaussianize(preds, method="first")    ordinal ranks: ties by row order
+        r = neutralize(g, features, intercept=False)   that code's pinv projection
+        u = rank(r, method="first")               uniform re-rank, ties by row order
+        fnc = Pearson(u, target)                  raw target (no centring, no power)
+
+    The seed code also divides ``r`` by its std before the re-rank, which cannot change
+    the ranks, so it is left out. It differs from "official" in four ways: ordinal
+    instead of tie-kept ranks, no intercept in the neutralization, a uniform re-rank
+    instead of Gaussian-rank-then-p15, and the raw target instead of its p15. Also
+    different in that code, and not reproduced: its ``pinv`` ran in float32 (here
+    float64, with the rank cut of :func:`neutralize`), and it re-paired the
+    concatenated per-era results with the index by position, which is right only for
+    rows sorted by era (here every row keeps its own result in any row order).
+    Equal to composing the public functions above (tested).
 
     Parameters
     ----------
@@ -296,9 +309,10 @@ def feature_neutral_corr(
         kernel = _rank_corr_kernel(0, True, 1.5, _CENTER_POWER, 1.5, 0)
         out = kernel(r, [t], None, er, threads)
     else:
-        u = _core.rank_columns(p_values, er.order, er.offsets, 1, False, 1.0, threads)
-        r = _neutralize_eras(x, u, er, [1.0], standardize=True, n_threads=threads)[0]
-        out = _core.pearson_columns(r, t, er.order, er.offsets, False, threads)
+        g = _core.rank_columns(p_values, er.order, er.offsets, 1, True, 1.0, threads)
+        r = _neutralize_eras(x, g, er, [1.0], intercept=False, n_threads=threads)[0]
+        u = _core.rank_columns(r, er.order, er.offsets, 1, False, 1.0, threads)
+        out = _core.pearson_columns(u, t, er.order, er.offsets, False, threads)
     return _per_column(p_lab, out, er.labels, eras)
 
 

@@ -163,8 +163,11 @@ def feature_neutral_corr(preds, features, target, *, eras=None, preset="official
                 r = r / sd if sd > 0 else r
                 scores.append(_numerai_corr(r, t[rows]))
             else:
-                r = neutralize(_rank_uniform(v, "first"), x[rows], standardize=True)
-                scores.append(_pearson(r, t[rows]))
+                # example-scripts get_feature_neutral_mean: Gaussian of ordinal ranks,
+                # no-intercept projection, uniform re-rank (ties by row order), Pearson
+                g = ndtri(_rank_uniform(v, "first"))
+                r = neutralize(g, x[rows], intercept=False)
+                scores.append(_pearson(_rank_uniform(r, "first"), t[rows]))
         per_era[label] = scores
     return _scores(per_era, list(p.columns), was_1d, eras)
 
