@@ -8,6 +8,7 @@ void register_neutralize(py::module_& m);
 void register_diagnostics(py::module_& m);
 void register_scoring(py::module_& m);
 void register_metamodel(py::module_& m);
+void register_contribution(py::module_& m);
 
 PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.doc() = "neutralkit's compiled kernels (internal; use the neutralkit package)";
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     register_diagnostics(m);
     register_scoring(m);
     register_metamodel(m);
+    register_contribution(m);
 }

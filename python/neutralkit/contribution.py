@@ -58,7 +58,7 @@ __all__ = [
     "turnover",
 ]
 
-_MPC_SCALE = 50.0  # numerai-tools divides the gradient by 50
+_NO_POST, _CENTER_NORMALIZE = 0, 2  # WeightPost in contribution.hpp
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -120,67 +120,8 @@ def _column_groups(values: np.ndarray, common: np.ndarray) -> list[tuple[np.ndar
 
 
 # -------------------------------------------------------------------- kernel calls
-# Interim NumPy stand-ins with the signatures of the compiled kernels (used until the
-# extension has them).
-
-
-def _np_era_weights(values, cols, nmat, v, rows, cnorm):  # type: ignore[no-untyped-def]
-    x = np.asarray(values[np.ix_(rows, cols)], dtype=np.float64)
-    s = _core.rank_columns(
-        np.ascontiguousarray(x),
-        np.arange(len(rows), dtype=np.int64),
-        np.array([0, len(rows)], dtype=np.int64),
-        0,
-        True,
-        1.5,
-        1,
-    )
-    n_e = nmat[rows]
-    w = (s - n_e @ (n_e.T @ (v[rows, None] * s))) * v[rows, None]
-    if cnorm:
-        w = w - w.mean(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = w / np.abs(w).sum(axis=0)
-    return w
-
-
-def _np_weights(values, nmat, v, order, offsets, cnorm, threads):  # type: ignore[no-untyped-def]
-    out = np.empty(values.shape)
-    cols = np.arange(values.shape[1])
-    for e in range(len(offsets) - 1):
-        rows = order[offsets[e] : offsets[e + 1]]
-        out[rows] = _np_era_weights(values, cols, nmat, v, rows, cnorm)
-    return out
-
-
-def _np_alpha(values, nmat, v, t, order, offsets, threads):  # type: ignore[no-untyped-def]
-    out = np.empty((len(offsets) - 1, values.shape[1]))
-    cols = np.arange(values.shape[1])
-    for e in range(len(offsets) - 1):
-        rows = order[offsets[e] : offsets[e + 1]]
-        w = _np_era_weights(values, cols, nmat, v, rows, False)
-        out[e] = w.T @ (t[rows] - t[rows].mean()) / len(rows)
-    return out
-
-
-def _np_mpc(values, cols, s, nmat, v, t, order, offsets, threads):  # type: ignore[no-untyped-def]
-    out = np.empty((len(offsets) - 1, len(cols)))
-    for e in range(len(offsets) - 1):
-        rows = order[offsets[e] : offsets[e + 1]]
-        w = _np_era_weights(values, cols, nmat, v, rows, False)
-        wc = w - w.mean(axis=0)
-        q = wc @ s
-        q -= q.mean()
-        qq = q @ q
-        tc = t[rows] - t[rows].mean()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[e] = (wc.T @ tc - (wc.T @ q) * (q @ tc) / qq) / np.sqrt(qq) / _MPC_SCALE
-    return out
-
-
-_contribution_weights = getattr(_core, "contribution_weights", _np_weights)
-_contribution_alpha = getattr(_core, "contribution_alpha", _np_alpha)
-_contribution_mpc = getattr(_core, "contribution_mpc", _np_mpc)
+def _all_columns(values: np.ndarray) -> np.ndarray:
+    return np.arange(values.shape[1], dtype=np.int64)
 
 
 def _weights_kernel(
@@ -191,15 +132,25 @@ def _weights_kernel(
     center_and_normalize: bool,
     threads: int,
 ) -> np.ndarray:
-    return _contribution_weights(
-        as_kernel_matrix(values), nmat, v, er.order, er.offsets, center_and_normalize, threads
+    post = _CENTER_NORMALIZE if center_and_normalize else _NO_POST
+    return _core.contribution_weights(
+        as_kernel_matrix(values),
+        _all_columns(values),
+        nmat,
+        v,
+        er.order,
+        er.offsets,
+        post,
+        threads,
     )
 
 
 def _alpha_kernel(
     values: np.ndarray, nmat: np.ndarray, v: np.ndarray, t: np.ndarray, er: Eras, threads: int
 ) -> np.ndarray:
-    return _contribution_alpha(as_kernel_matrix(values), nmat, v, t, er.order, er.offsets, threads)
+    return _core.contribution_alpha(
+        as_kernel_matrix(values), _all_columns(values), nmat, v, t, er.order, er.offsets, threads
+    )
 
 
 # ------------------------------------------------------------------------- public API
@@ -371,6 +322,24 @@ def _stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, 
     return pos.astype(np.int64), raw / total, labels
 
 
+def _check_staked_finite(lab: Labeled, cols: np.ndarray, labels: pd.Index) -> None:
+    """ValueError for NaN/inf in the staked columns (read in place when every column is
+    staked in order, the usual case; a subset is copied)."""
+    if lab.values.dtype.kind != "f":
+        return
+    if len(cols) == lab.n_cols and np.array_equal(cols, np.arange(lab.n_cols)):
+        check_finite(lab, "preds")
+        return
+    staked = lab.values[:, cols]
+    bad = ~np.isfinite(staked)
+    if bad.any():
+        j = int(np.flatnonzero(bad.any(axis=0))[0])
+        raise ValueError(
+            f"preds: contains {int(bad.sum())} NaN or infinite value(s) in the staked "
+            f"columns; first in column {labels[j]!r}"
+        )
+
+
 def meta_portfolio_contribution(
     preds: Any,
     stakes: Any,
@@ -424,29 +393,23 @@ def meta_portfolio_contribution(
     t = _vector_of(target, "target", lab, allow_nan=policy == "omit")
     er = _eras_for(eras, lab)
     values = lab.values
-    staked = values[:, cols] if values.dtype.kind == "f" else None
-    if staked is not None and np.isinf(staked).any():
-        raise ValueError("preds: contains infinite value(s) in the staked columns")
     if policy == "raise":
-        if staked is not None and np.isnan(staked).any():
-            j = int(np.flatnonzero(np.isnan(staked).any(axis=0))[0])
-            raise ValueError(
-                f"preds: contains {int(np.isnan(staked).sum())} NaN value(s); first in "
-                f"column {labels[j]!r} (pass nan_policy='omit' to drop those rows)"
-            )
+        _check_staked_finite(lab, cols, labels)
         if np.isnan(t).any():
             raise ValueError(f"target: contains {int(np.isnan(t).sum())} NaN value(s)")
         er.check_min_size(2, "this score")
-        out = _contribution_mpc(
+        out = _core.contribution_mpc(
             as_kernel_matrix(values), cols, s, nmat, v, t, er.order, er.offsets, threads
         )
     else:
         mask = ~np.isnan(t)
-        if staked is not None:
+        if values.dtype.kind == "f":
+            staked = values[:, cols]
+            check_no_inf(staked, "preds")
             mask &= ~np.isnan(staked).any(axis=1)
         sub = er.subset(mask)
         sub.check_min_size(2, "this score")
-        out = _contribution_mpc(
+        out = _core.contribution_mpc(
             as_kernel_matrix(values[mask]),
             cols,
             s,
