@@ -88,6 +88,11 @@ CHECKS: dict[str, Check] = {
             d.target, d.features, eras=d.eras, n_threads=d.n_threads
         )
     ),
+    "power": _pair(lambda d, m: m.power(d.preds, 1.5, n_threads=d.n_threads)),
+    "pearson": _pair(lambda d, m: m.pearson(d.preds, d.target, eras=d.eras, n_threads=d.n_threads)),
+    "covariance": _pair(
+        lambda d, m: m.covariance(d.preds, d.target, eras=d.eras, n_threads=d.n_threads)
+    ),
     "corr": _pair(lambda d, m: m.corr(d.preds, d.target, eras=d.eras, n_threads=d.n_threads)),
     "numerai_corr": _pair(
         lambda d, m: m.numerai_corr(d.preds, d.target, eras=d.eras, n_threads=d.n_threads)
@@ -95,6 +100,11 @@ CHECKS: dict[str, Check] = {
     "correlation_contribution": _pair(
         lambda d, m: m.correlation_contribution(
             d.preds, d.metamodel, d.target, eras=d.eras, n_threads=d.n_threads
+        )
+    ),
+    "neutral_contribution": _pair(
+        lambda d, m: m.neutral_contribution(
+            d.preds, d.metamodel, d.features, d.target, eras=d.eras, n_threads=d.n_threads
         )
     ),
     "stake_weighted_metamodel": _pair(
@@ -125,6 +135,11 @@ CHECKS: dict[str, Check] = {
     ),
     "feature_neutral_corr": _pair(
         lambda d, m: m.feature_neutral_corr(
+            d.preds, d.features, d.target, eras=d.eras, n_threads=d.n_threads
+        )
+    ),
+    "neutral_correlation": _pair(
+        lambda d, m: m.neutral_correlation(
             d.preds, d.features, d.target, eras=d.eras, n_threads=d.n_threads
         )
     ),
