@@ -311,7 +311,7 @@ def _bags(src: Source, m: int) -> Any:
 
 
 def _api_call(src: Source) -> tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
-    name = src.choice(API_FUNCTIONS)
+    name = src.choice([f for f in API_FUNCTIONS if f in nk.__all__])
     src.note(f"call {name}")
     d = _inputs(src)
     e, p, f, t, mm = d["eras"], d["preds"], d["features"], d["target"], d["metamodel"]
@@ -389,7 +389,19 @@ def _api_call(src: Source) -> tuple[str, Callable[..., Any], tuple[Any, ...], di
         }
         return name, fn, (p, t, _stakes(src, d["m"])), kw
     if name == "churn":
-        return name, fn, (p, t if src.bool() else p), {}
+        kw = {"eras": e, "top_bottom": param(src, "top_bottom", TOP_BOTTOM)}
+        return name, fn, (p, t if src.bool() else p), kw
+    if name == "turnover":
+        return name, fn, (p, t if src.bool() else p), {"eras": e}
+    if name in ("alpha", "neutralized_weights", "mpc", "meta_portfolio_contribution"):
+        weights = as_pandas(src, vector(src, d["n"], FLOATISH), None, series_ok=True)
+        if name == "alpha":
+            return name, fn, (p, f, weights, t), {"eras": e, **threads, **policy}
+        if name == "neutralized_weights":
+            kw = {"eras": e, "center_and_normalize": param(src, "center", BOOLS), **threads}
+            return name, fn, (p, f, weights), {**kw, **policy}
+        stakes = _stakes(src, d["m"])
+        return name, fn, (p, stakes, f, weights, t), {"eras": e, **threads, **policy}
     if name in ("feature_correlations", "feature_exposure"):
         return name, fn, (p, f), {"eras": e, **threads}
     if name == "feature_neutral_corr":
@@ -475,6 +487,11 @@ API_FUNCTIONS = [
     "neutral_correlation",
     "hard_era_mmc",
     "summary",
+    "turnover",
+    "alpha",
+    "neutralized_weights",
+    "mpc",
+    "meta_portfolio_contribution",
 ]
 
 
@@ -545,7 +562,7 @@ def api_target(data: bytes) -> None:
 
 def _hostile(src: Source, category: str) -> bool:
     """Whether to use a hostile variant of this category (never if skipped)."""
-    hostile = src.byte() % 4 == 0
+    hostile = src.byte() % 4 == 3  # exhausted input (zeros): the ordinary variant
     return hostile and category not in SKIP
 
 

@@ -16,6 +16,7 @@ Crash inputs land in <out>/artifacts/, one log per run in <out>/logs/. Replay th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import subprocess
@@ -24,6 +25,34 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def _wait(proc: subprocess.Popen[bytes], log: Path, stall: float) -> int:
+    """Wait for the fuzzer; kill it if it hangs in its crash or timeout handler.
+
+    (After heap corruption, libFuzzer's handler can deadlock in malloc.)"""
+    size, last = -1, time.monotonic()
+    while (rc := proc.poll()) is None:
+        time.sleep(2)
+        now_size = log.stat().st_size
+        if now_size != size:
+            size, last = now_size, time.monotonic()
+        elif time.monotonic() - last > stall:
+            text = log.read_text(errors="replace")
+            if "deadly signal" in text or "ALARM" in text:
+                proc.kill()
+                return proc.wait()
+    return rc
+
+
+def _save_unit(text: str, artifacts: Path) -> bool:
+    """Write the last input libFuzzer dumped as hex ("0x12,0x34,") to artifacts/."""
+    dumps = [d for d in re.findall(r"^((?:0x[0-9a-f]{1,2},)*)$", text, flags=re.M) if d]
+    if not dumps:
+        return False
+    data = bytes(int(h, 16) for h in dumps[-1].split(",") if h)
+    (artifacts / f"crash-{hashlib.sha1(data).hexdigest()}").write_bytes(data)
+    return True
 
 
 def main() -> int:
@@ -60,13 +89,18 @@ def main() -> int:
             str(corpus),
         ]
         with open(log, "w") as fh:
-            rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            rc = _wait(proc, log, 20)
         text = log.read_text(errors="replace")
         done = re.findall(r"Done (\d+) runs", text)
         counts = re.findall(r"^#(\d+)\s", text, flags=re.M)
         runs = int(done[-1]) if done else (int(counts[-1]) if counts else 0)
         total_runs += runs
         crashed = "Test unit written to" in text
+        if not crashed and "deadly signal" in text:
+            # heap corruption can hang libFuzzer's own crash handler before it writes the
+            # unit (killed by _wait): recover the input from the hex dump in the log
+            crashed = _save_unit(text, artifacts)
         crashes += crashed
         print(f"run {run}: rc={rc} execs={runs} {'CRASH' if crashed else ''}", flush=True)
         if not crashed and rc != 0:
