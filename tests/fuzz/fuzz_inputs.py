@@ -96,6 +96,7 @@ class Source:
         self.data = data
         self.pos = 0
         self.log: list[str] = []
+        self.seeds = 0
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
@@ -120,6 +121,12 @@ class Source:
     def choice(self, options: list[Any] | tuple[Any, ...]) -> Any:
         return options[self.int(0, len(options) - 1)]
 
+    def seed(self) -> list[int]:
+        """A seed for a NumPy generator: two bytes plus a counter (so that inputs that
+        ran out of bytes still give each array its own values)."""
+        self.seeds += 1
+        return [self.int(0, 2**16 - 1), self.seeds]
+
     def raw_float(self) -> float:
         chunk = bytes(self.byte() for _ in range(8))
         return float(struct.unpack("<d", chunk)[0])
@@ -135,7 +142,7 @@ class Source:
 def float_values(src: Source, n: int, k: int) -> np.ndarray:
     """n x k float64 values: ordinary, tied, extreme-scaled, with a few special points."""
     mode = src.choice(["normal", "grid", "ties", "constant", "special", "raw", "collinear"])
-    rng = np.random.default_rng(src.int(0, 2**16 - 1))
+    rng = np.random.default_rng(src.seed())
     if mode == "normal":
         x = rng.normal(size=(n, k))
     elif mode == "grid":
@@ -168,7 +175,7 @@ def float_values(src: Source, n: int, k: int) -> np.ndarray:
 def int_values(src: Source, n: int, k: int, dtype: np.dtype) -> np.ndarray:
     info = np.iinfo(dtype)
     mode = src.choice(["small", "full", "huge", "special"])
-    rng = np.random.default_rng(src.int(0, 2**16 - 1))
+    rng = np.random.default_rng(src.seed())
     if mode == "small":
         lo, hi = max(info.min, -2), min(info.max, 4)
     elif mode == "full":
@@ -260,7 +267,7 @@ def eras(src: Source, n: int) -> Any:
         ]
     )
     src.note(f"eras {kind}")
-    rng = np.random.default_rng(src.int(0, 2**16 - 1))
+    rng = np.random.default_rng(src.seed())
     n_eras = src.int(1, 4)
     labels = rng.integers(0, n_eras, size=n)
     if kind == "none":
@@ -299,7 +306,7 @@ def eras(src: Source, n: int) -> Any:
 def pandas_index(src: Source, n: int) -> pd.Index:
     kind = src.choice(["range", "shuffled", "duplicated", "strings", "offset"])
     src.note(f"index {kind}")
-    rng = np.random.default_rng(src.int(0, 2**16 - 1))
+    rng = np.random.default_rng(src.seed())
     if kind == "range":
         return pd.RangeIndex(n)
     if kind == "shuffled":

@@ -244,7 +244,7 @@ def _inputs(src: Source) -> dict[str, Any]:
         if how == "same":
             return base
         if how == "permuted":
-            rng = np.random.default_rng(src.int(0, 255))
+            rng = np.random.default_rng(src.seed())
             return base[rng.permutation(n)]
         return pandas_index(src, n)
 
@@ -266,7 +266,7 @@ def _inputs(src: Source) -> dict[str, Any]:
 def _stakes(src: Source, m: int) -> Any:
     kind = src.choice(["ones", "random", "zeros", "negative", "nan", "huge", "series", "short"])
     src.note(f"stakes {kind}")
-    rng = np.random.default_rng(src.int(0, 255))
+    rng = np.random.default_rng(src.seed())
     if kind == "ones":
         return np.ones(m)
     if kind == "random":
@@ -295,7 +295,7 @@ def _bags(src: Source, m: int) -> Any:
             options += [10**7, 2**63]
         return src.choice(options)
     if kind == "mask":
-        rng = np.random.default_rng(src.int(0, 255))
+        rng = np.random.default_rng(src.seed())
         mask = rng.random((src.int(1, 4), m)) < 0.6
         return mask
     if kind == "bad-mask":
@@ -416,6 +416,18 @@ def _api_call(src: Source) -> tuple[str, Callable[..., Any], tuple[Any, ...], di
         return name, fn, (p, t), {"coefficient": param(src, "coefficient", POWERS)}
     if name == "summary":
         return name, fn, (p,), {"compounded": param(src, "compounded", BOOLS)}
+    if name == "payout":
+        kw = {
+            "stake": param(src, "stake", [1.0, 0.0, -1.0, float("nan"), 1e308, "x"]),
+            "clip": param(src, "clip", [None, 0.25, 0.0, -1.0, float("nan")]),
+            "payout_factor": param(src, "payout_factor", [1.0, 0.5, float("inf"), None]),
+            "compound": param(src, "compound", BOOLS),
+            "lag": param(src, "lag", [0, 1, 3, -1, 2**63, 1.5]),
+            **policy,
+        }
+        weights = src.choice([{"c0": 1.0}, {"c0": 0.5, "c1": 2.0}, {}, {"zzz": 1.0}, [1.0], "main"])
+        src.note(f"weights={weights!r}")
+        return name, fn, (p, weights), kw
     raise AssertionError(name)
 
 
@@ -492,7 +504,10 @@ API_FUNCTIONS = [
     "neutralized_weights",
     "mpc",
     "meta_portfolio_contribution",
+    "payout",
 ]
+#: public names that are values, not functions to call
+NOT_CALLED = ["PAYOUT_SCHEMES", "PayoutScheme"]
 
 
 def _argument_names(name: str) -> set[str]:
@@ -567,7 +582,7 @@ def _hostile(src: Source, category: str) -> bool:
 
 
 def _era_index(src: Source, n: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(src.int(0, 255))
+    rng = np.random.default_rng(src.seed())
     n_eras = src.int(1, 4)
     codes = rng.integers(0, n_eras, size=n)
     order = np.argsort(codes, kind="stable").astype(np.int64)
