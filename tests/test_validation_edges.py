@@ -374,3 +374,29 @@ def test_neutralize_omit_refuses_nan_in_features():
         nk.feature_neutral_target(TARGET, feats, eras=ERAS)
     with pytest.raises(ValueError, match=r"y: contains 1 infinite"):
         nk.neutralize(PREDS.replace(PREDS.iloc[0, 0], np.inf), FEATURES, nan_policy="omit")
+
+
+# ------------------------------------------------------------ scale (found by a sweep)
+
+
+def test_mmc_is_linear_in_the_target_at_any_scale():
+    base = nk.mmc(PREDS, TARGET, metamodel=META, eras=ERAS)
+    for scale in (1e300, 1e-300, 2.0**1000):
+        got = nk.mmc(PREDS, TARGET * scale, metamodel=META, eras=ERAS)
+        close(got / scale, base, rtol=1e-12)
+    close(nk.mmc_loo(PREDS, TARGET * 1e300, STAKES), nk.mmc_loo(PREDS, TARGET, STAKES))
+
+
+def test_orthogonalize_at_extreme_scales():
+    base = nk.orthogonalize(PREDS, META, eras=ERAS)
+    close(nk.orthogonalize(PREDS * 1e200, META * 1e-250, eras=ERAS) / 1e200, base, rtol=1e-12)
+
+
+def test_power_exponent_beyond_float64_is_a_value_error():
+    with pytest.raises(ValueError, match="p: expected a finite number > 0"):
+        nk.power(PREDS, 2**1100)
+
+
+def test_neutralize_series_refuses_two_columns_by_name():
+    with pytest.raises(ValueError, match="series: expected one column, got 2"):
+        nk.neutralize_series(PREDS.to_numpy(), META)

@@ -489,6 +489,20 @@ def eras_of(
     return Eras.from_codes(codes, labels)
 
 
+def unit_scaled(t: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(t / s, s)`` with ``s`` a power of two, when |t| is far from 1 (else s = 1).
+
+    Division by a power of two is exact, so sums of squares neither overflow nor
+    underflow and the scaled result is the same number.
+    """
+    finite = np.abs(t[np.isfinite(t)])
+    peak = float(finite.max()) if finite.size else 0.0
+    if peak == 0.0 or 2.0**-400 < peak < 2.0**400:
+        return t, 1.0
+    s = float(np.ldexp(1.0, int(np.frexp(peak)[1]) - 1))  # s <= peak < 2 s
+    return t / s, s
+
+
 # ------------------------------------------------------------------ parameters
 
 

@@ -124,12 +124,17 @@ def feature_correlations(
     ----------
     preds : array-like, Series or DataFrame, shape (n,) or (n, m)
     features : array-like or DataFrame, shape (n, k)
-        int8 ... float64; read in place, one era block (of at most 128 columns) is
-        converted to float64 at a time, never the whole matrix.
-    eras : array-like, optional
-        One label per row; ``None``: one era.
+        bool, int8 ... float64 (nullable/pyarrow too); read in place, one era block (of
+        at most 128 columns) is converted to float64 at a time, never the whole matrix.
+        A DataFrame meets a pandas ``preds`` by index label (the same labels in another
+        order are aligned to ``preds``; different or duplicated labels raise ValueError
+        naming both); NumPy input meets by position.
+    eras : array-like or Series, optional
+        One label per row; ``None``: one era. A Series is aligned to ``preds`` like
+        ``features``; an array, list or ``pd.Index`` meets by position.
     n_threads : int, optional
-        Threads over (era, feature block) tasks; the result does not depend on it.
+        Threads over (era, feature block) tasks, 1 to 1024; the result does not depend
+        on it.
 
     Returns
     -------
@@ -194,6 +199,11 @@ def feature_exposure(
 
     A column with no usable feature in an era (constant column, all features constant,
     an era of one row) gets NaN and ``max_feature=None``.
+
+    Parameters
+    ----------
+    preds, features, eras, n_threads
+        As :func:`feature_correlations` (rows of pandas inputs meet by index label).
 
     Returns
     -------
@@ -275,14 +285,21 @@ def feature_neutral_corr(
     Parameters
     ----------
     preds : array-like, Series or DataFrame, shape (n,) or (n, m)
+        The first row input: the other row inputs are aligned to it.
     features : array-like or DataFrame, shape (n, k)
         Any supported dtype (int8 read in place, one era block at a time).
     target : array-like or Series, shape (n,)
-        Finite (NaN raises). pandas inputs must share the index of ``preds``.
-    eras : array-like, optional
+        Finite (NaN raises).
+    eras : array-like or Series, optional
         One label per row; every era needs at least 2 rows.
     preset : {"official", "legacy"}
     n_threads : int, optional
+        1 to 1024 (default: all cores).
+
+    Rows of ``features``, ``target`` and a Series of ``eras`` meet a pandas ``preds``
+    by index label: the same labels in another order are aligned to ``preds``; labels
+    that differ, or duplicated labels where the order differs, raise ValueError naming
+    both arguments. NumPy inputs meet by position.
 
     Returns
     -------
@@ -553,7 +570,8 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
         Per-era MMC (one column per model for a DataFrame / 2-D array).
     metamodel_corr_per_era : Series or 1-D array
         The metamodel's per-era corr. pandas inputs are aligned on the era index (both
-        must hold the same eras); arrays by position (same length).
+        must hold the same eras, without duplicates when the order differs; ValueError
+        naming both otherwise); arrays by position (same length).
     coefficient : positive float
 
     Returns
@@ -568,9 +586,7 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
     mm = as_float64(mm_lab.values)[:, 0]
     mmc_index = mmc_per_era.index if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) else None
     if mmc_index is not None and mm_lab.index is not None:
-        positions = row_positions(
-            mm_lab.index, "metamodel_corr_per_era", mmc_index, "mmc_per_era"
-        )
+        positions = row_positions(mm_lab.index, "metamodel_corr_per_era", mmc_index, "mmc_per_era")
         if positions is not None:
             mm = mm[positions]
     else:

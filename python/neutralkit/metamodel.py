@@ -32,6 +32,7 @@ from ._validate import (
     labeled,
     n_threads_of,
     nan_policy_of,
+    unit_scaled,
 )
 
 __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
@@ -470,83 +471,90 @@ def mmc(
     method = _method_of(method)
     if preset not in (None, "legacy"):
         raise ValueError(f"preset: expected None or 'legacy', got {preset!r}")
-    rerank = True
+    rerank = preset != "legacy"
     if preset == "legacy":  # overrides method
-        method, rerank = "first", False
+        method = "first"
     scale_value = _scale_of(scale)
     fraction_value = _fraction_of(fraction)
     threads = n_threads_of(n_threads)
     if (metamodel is None) == (stakes is None):
         raise TypeError("mmc: pass exactly one of metamodel= and stakes=")
+    if metamodel is not None and bags is not None:
+        raise ValueError("bags: bagging needs stakes=, not a given metamodel")
     lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    target_values = _column_of(target, "target", lab, omit)
+    # mmc is linear in the target: scored at unit scale (a power of two), scaled back
+    target_values, t_scale = unit_scaled(_column_of(target, "target", lab, omit))
     er = _eras_of(eras, lab.n_rows, lab.index)
-    if omit:
-        given = None
-        if metamodel is not None:
-            if bags is not None:
-                raise ValueError("bags: bagging needs stakes=, not a given metamodel")
-            given = _column_of(metamodel, "metamodel", lab, omit)
-        if (
-            np.isnan(target_values).any()
-            or (given is not None and np.isnan(given).any())
-            or (values.dtype.kind == "f" and np.isnan(values).any())
-        ):
-            if given is None:
-                mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)
-                stake_values = _stakes_of(stakes, users)
-                _bag_weights(mask, stake_values)  # the same checks as the fast path
-            else:
-                mask, stake_values = None, None
-            out = _mmc_omit(
-                values,
-                target_values,
-                given,
-                mask,
-                stake_values,
-                er,
-                method,
-                rerank,
-                scale_value,
-            )
-            return _per_era_result(out, er, users, eras)
-    ranks = _UserRanks(values, er, method, threads)
-    if metamodel is not None:
-        if bags is not None:
-            raise ValueError("bags: bagging needs stakes=, not a given metamodel")
-        mm = _column_of(metamodel, "metamodel", lab)
-        meta = mm[:, None]
-        if rerank:
-            meta = _uniform_rank(meta, er, method, threads)
-        meta_name = "metamodel"
-    else:
+    given = None if metamodel is None else _column_of(metamodel, "metamodel", lab, omit)
+    mask = stake_values = weights = None
+    if given is None:
         mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)
-        weights = _bag_weights(mask, _stakes_of(stakes, users))
+        stake_values = _stakes_of(stakes, users)
+        weights = _bag_weights(mask, stake_values)
+    if omit and _any_nan(values, target_values, given):
+        out = _mmc_omit(
+            values, target_values, given, mask, stake_values, er, method, rerank, scale_value
+        )
+    else:
+        out = _mmc_fast(
+            values, target_values, given, weights, er, method, rerank, scale_value, threads
+        )
+    with np.errstate(over="ignore"):  # beyond float64: inf, the true magnitude
+        out = out * t_scale
+    return _per_era_result(out, er, users, eras)
+
+
+def _any_nan(values: np.ndarray, *vectors: np.ndarray | None) -> bool:
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return True
+    return any(v is not None and np.isnan(v).any() for v in vectors)
+
+
+def _mmc_fast(
+    values: np.ndarray,
+    target: np.ndarray,
+    given: np.ndarray | None,
+    weights: np.ndarray | None,
+    er: Eras,
+    method: str,
+    rerank: bool,
+    scale: float,
+    threads: int,
+) -> np.ndarray:
+    """Per-era covariance of every user's residual with the target (over ``scale``),
+    averaged over bags.
+
+    One metamodel column per bag (``weights``: users x bags) or the ``given`` one.
+    """
+    ranks = _UserRanks(values, er, method, threads)
+    if given is not None:
+        meta, meta_name, argument = given[:, None], "metamodel", "metamodel"
+    else:
+        assert weights is not None
         meta = ranks.weighted(weights)
-        if rerank:
-            meta = _uniform_rank(meta, er, method, threads)
-        meta_name = "the stake-weighted metamodel"
+        meta_name, argument = "the stake-weighted metamodel", "stakes"
+    if rerank:
+        meta = _uniform_rank(meta, er, method, threads)
     n_bags = meta.shape[1]
-    v_all = np.empty(lab.n_rows)
+    v_all = np.empty(values.shape[0])
     denominators = np.empty(er.n_eras)
     for e in range(er.n_eras):
         rows = _era_rows(er, e)
         m_c = _centred(meta[rows])
-        t_c = target_values[rows] - target_values[rows].mean()
+        t_c = target[rows] - target[rows].mean()
         var_m = np.einsum("ij,ij->j", m_c, m_c)
         flat = np.flatnonzero(var_m <= 0)
         if flat.size:
             where = f" of bag {int(flat[0])}" if n_bags > 1 else ""
             raise ValueError(
-                f"{'metamodel' if metamodel is not None else 'stakes'}: {meta_name}"
-                f"{where} takes a single value in era {_label(er.labels[e])!r}"
+                f"{argument}: {meta_name}{where} takes a single value in era "
+                f"{_label(er.labels[e])!r}"
             )
         beta = (m_c.T @ t_c) / var_m
         v_all[rows] = t_c - m_c @ beta / n_bags
-        denominators[e] = (m_c.shape[0] - 1) * scale_value
-    out = ranks.era_dots(v_all) / denominators[:, None]
-    return _per_era_result(out, er, users, eras)
+        denominators[e] = (m_c.shape[0] - 1) * scale
+    return ranks.era_dots(v_all) / denominators[:, None]
 
 
 def _rank_present(x: np.ndarray, method: str) -> np.ndarray:
@@ -726,7 +734,8 @@ def mmc_loo(
     threads = n_threads_of(n_threads)
     lab, values = _preds_of(preds, omit)
     users = lab.column_labels()
-    target_values = _column_of(target, "target", lab, omit)
+    # Pearson does not change with the target's scale: scored at unit scale
+    target_values = unit_scaled(_column_of(target, "target", lab, omit))[0]
     stake_values = _stakes_of(stakes, users)
     er = _eras_of(eras, lab.n_rows, lab.index)
     mask = _bags_of(bags, len(users), fraction_value, seed, lab.n_rows)

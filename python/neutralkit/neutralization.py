@@ -26,6 +26,7 @@ from ._validate import (
     nan_policy_of,
     proportions_of,
     row_positions,
+    unit_scaled,
 )
 
 __all__ = ["Neutralizer", "neutralize", "neutralize_series", "orthogonalize"]
@@ -121,7 +122,7 @@ def _neutralize_omit(
         if not rows.size:
             continue
         sub = er.subset(~missing[:, cols[0]])
-        res = _neutralize_eras(x[rows], y[np.ix_(rows, cols)], sub, props, **options)
+        res = _neutralize_eras(x[rows], y[np.ix_(rows, np.asarray(cols))], sub, props, **options)
         out[:, rows[:, None], np.asarray(cols)] = res
     return out
 
@@ -223,7 +224,7 @@ def neutralize(
             f"{exc}; exposures must be finite whatever nan_policy is (drop or fill those rows)"
         ) from None
     props, scalar = proportions_of(proportion)
-    options = dict(
+    options: dict[str, Any] = dict(
         intercept=check_bool(intercept, "intercept"),
         standardize=check_bool(standardize, "standardize"),
         method=_method_code(method),
@@ -429,6 +430,10 @@ def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
         raise ValueError(f"u: expected one column, got {u_lab.n_cols}")
     u_values = as_float64(u_lab.values)
     check_finite(u_lab, "u", u_values)
+    # exact power-of-two scaling: u's scale cancels, v's is put back at the end, so
+    # values near 1e200 or 1e-200 neither overflow nor underflow in the dot products
+    u_values = unit_scaled(u_values)[0]
+    v_values, v_scale = unit_scaled(v_values)
     era_index = eras_of(eras, v_lab.n_rows, index=v_lab.index, index_name="v")
     out = np.empty_like(v_values)
     for e in range(era_index.n_eras):
@@ -439,7 +444,7 @@ def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
             raise ValueError(f"u: is all zeros in era {era_index.labels[e]!r}")
         ve = v_values[rows]
         out[rows] = ve - np.outer(ue, (ue @ ve) / uu)
-    return v_lab.wrap_rows(out)
+    return v_lab.wrap_rows(out * v_scale if v_scale != 1.0 else out)
 
 
 def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Series:
@@ -465,9 +470,11 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     -------
     Series with ``series``' index and name.
     """
-    if not isinstance(series, pd.Series):
-        series = pd.Series(np.asarray(series))
     s_lab, s_values = _targets(series, "series")
+    if s_lab.n_cols != 1:
+        raise ValueError(f"series: expected one column, got {s_lab.n_cols}")
+    if not isinstance(series, pd.Series):
+        series = pd.Series(s_values[:, 0])
     b_lab = align(_exposures(by, None, "by"), "by", s_lab, "series")
     if b_lab.n_cols != 1:
         raise ValueError(f"by: expected one column, got {b_lab.n_cols}")

@@ -306,16 +306,20 @@ def power(
     -------
     float64 values, the same kind, shape and row order as ``x``.
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
         raise TypeError(f"p: expected a positive number, got {p!r}")
-    if not (np.isfinite(p) and p > 0):
+    try:
+        p_value = float(p)
+    except OverflowError:  # an int beyond float64
+        p_value = np.inf
+    if not (np.isfinite(p_value) and p_value > 0):
         raise ValueError(f"p: expected a finite number > 0, got {p!r}")
     policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(x, "x")
     if policy == "raise":
         check_no_nan(lab, "x", _OMIT_HINT)
-    out = _core.signed_power(as_kernel_matrix(lab.values), float(p), threads)
+    out = _core.signed_power(as_kernel_matrix(lab.values), p_value, threads)
     return lab.wrap_rows(out)
 
 
