@@ -16,6 +16,8 @@ from .metamodel import *  # noqa: F403
 from .metamodel import __all__ as _metamodel_all
 from .neutralization import *  # noqa: F403
 from .neutralization import __all__ as _neutralization_all
+from .payout import *  # noqa: F403
+from .payout import __all__ as _payout_all
 from .scoring import *  # noqa: F403
 from .scoring import __all__ as _scoring_all
 
@@ -38,4 +40,5 @@ __all__ = [
     *_metamodel_all,
     *_diagnostics_all,
     *_contribution_all,
+    *_payout_all,
 ]

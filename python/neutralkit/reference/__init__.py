@@ -15,6 +15,8 @@ from ._metamodel import *  # noqa: F403
 from ._metamodel import __all__ as _metamodel_all
 from ._neutralize import *  # noqa: F403
 from ._neutralize import __all__ as _neutralize_all
+from ._payout import *  # noqa: F403
+from ._payout import __all__ as _payout_all
 from ._scoring import *  # noqa: F403
 from ._scoring import __all__ as _scoring_all
 
@@ -24,4 +26,5 @@ __all__ = [
     *_metamodel_all,
     *_diagnostics_all,
     *_contribution_all,
+    *_payout_all,
 ]
