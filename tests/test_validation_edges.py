@@ -400,3 +400,11 @@ def test_power_exponent_beyond_float64_is_a_value_error():
 def test_neutralize_series_refuses_two_columns_by_name():
     with pytest.raises(ValueError, match="series: expected one column, got 2"):
         nk.neutralize_series(PREDS.to_numpy(), META)
+
+
+def test_sparse_columns_are_numbers():
+    dense = pd.Series([1.0, 0.0, 2.0, 0.0, np.nan, 3.0])
+    sparse = dense.astype(pd.SparseDtype("float64", 0.0))
+    close(nk.rank(sparse, nan_policy="omit"), nk.rank(dense, nan_policy="omit"))
+    with pytest.raises(ValueError, match="x: contains 1 NaN"):
+        nk.rank(sparse)

@@ -119,7 +119,8 @@ def _column_values(col: pd.Series, name: str) -> np.ndarray:
     if isinstance(dtype, np.dtype):
         return _numeric_array(col.to_numpy(), name)
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        numpy_dtype = getattr(dtype, "numpy_dtype", None)
+        # masked (Float64, Int8, boolean) and pyarrow dtypes: numpy_dtype; Sparse: subtype
+        numpy_dtype = getattr(dtype, "numpy_dtype", None) or getattr(dtype, "subtype", None)
         if numpy_dtype is not None and np.dtype(numpy_dtype).kind in "biuf":
             if col.hasnans:  # nullable NA: a missing value, NaN in float64
                 return col.to_numpy(dtype=np.float64, na_value=np.nan)
