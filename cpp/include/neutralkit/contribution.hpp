@@ -163,6 +163,7 @@ void neutralized_weights(const ContributionInputs<T>& in, const EraIndex& eras, 
                          int n_threads, double* out) {
     const Index m = in.n_cols;
     detail::for_each_era(eras, n_threads, [&](Index e, int threads) {
+        if (eras.size(e) == 0) return;  // Eigen reductions need at least one row
         const auto d = detail::gather_era(in, eras, e);
         parallel_for(detail::n_blocks(m), threads, [&](Index blk) {
             const Index j0 = blk * detail::kBlock;
@@ -183,6 +184,10 @@ void alpha_columns(const ContributionInputs<T>& in, const double* target, const 
                    int n_threads, double* out) {
     const Index m = in.n_cols;
     detail::for_each_era(eras, n_threads, [&](Index e, int threads) {
+        if (eras.size(e) == 0) {  // Eigen reductions need at least one row
+            std::fill(out + e * m, out + (e + 1) * m, std::numeric_limits<double>::quiet_NaN());
+            return;
+        }
         const auto d = detail::gather_era(in, eras, e);
         const Eigen::VectorXd tc = detail::centred_target(target, eras, e);
         parallel_for(detail::n_blocks(m), threads, [&](Index blk) {
@@ -205,6 +210,11 @@ void mpc_columns(const ContributionInputs<T>& in, const double* stakes, const do
     const Index m = in.n_cols;
     const Eigen::Map<const Eigen::VectorXd> s(stakes, m);
     detail::for_each_era(eras, n_threads, [&](Index e, int threads) {
+        double* row = out + e * m;
+        if (eras.size(e) == 0) {  // Eigen reductions need at least one row
+            std::fill(row, row + m, std::numeric_limits<double>::quiet_NaN());
+            return;
+        }
         const auto d = detail::gather_era(in, eras, e);
         const Eigen::VectorXd tc = detail::centred_target(target, eras, e);
         Eigen::MatrixXd wc;
@@ -212,7 +222,6 @@ void mpc_columns(const ContributionInputs<T>& in, const double* stakes, const do
         Eigen::VectorXd q = wc * s;
         q.array() -= q.mean();  // W_c s has mean 0 up to rounding; numerai-tools re-centres
         const double qq = q.squaredNorm();
-        double* row = out + e * m;
         if (!(qq > 0.0)) {
             std::fill(row, row + m, std::numeric_limits<double>::quiet_NaN());
             return;

@@ -101,7 +101,8 @@ def neutralized_weights(
             w = _weights(df.iloc[keep, j].to_numpy(), nm[keep], v[keep])
             if center_and_normalize:
                 w = w - w.mean()
-                w = w / np.abs(w).sum()
+                with np.errstate(invalid="ignore"):  # a constant column: 0/0, NaN
+                    w = w / np.abs(w).sum()
             out[keep, j] = w
     if isinstance(preds, pd.DataFrame):
         return pd.DataFrame(out, index=preds.index, columns=preds.columns)
