@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportData", "compute_report", "plots_available", "write_report"]
+__all__ = ["ReportData", "compute_report", "payout_path", "plots_available", "write_report"]
 
 INSTALL_HINT = 'pip install "neutralkit[report]"'
 
@@ -122,6 +122,7 @@ def compute_report(
     kinds: dict[str, str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     info: dict[str, Any] | None = None,
+    payout_scheme: str | None = "corr+mmc",
 ) -> ReportData:
     """Score every prediction column, era by era, and summarize.
 
@@ -142,9 +143,14 @@ def compute_report(
         ``metamodel`` is given: a given metamodel cannot be subsampled.
     progress : callable(done, total, what), optional
         Called after each step.
+    payout_scheme : str or None
+        A scheme of :data:`neutralkit.PAYOUT_SCHEMES` paying on CORR and MMC (default
+        ``"corr+mmc"``, the seed's period); the report plots each model's stake path
+        under it (:func:`payout_path`). None: no payout plot.
     """
     import neutralkit as nk
 
+    _check_payout_scheme(payout_scheme)
     progress = progress or _NoProgress()
     models = list(predictions.columns)
     steps = 6
@@ -204,6 +210,7 @@ def compute_report(
         "bags": bags,
         "seed": seed,
         "neutralkit_version": getattr(nk, "__version__", "?"),
+        "payout_scheme": payout_scheme,
     }
     meta.update(info or {})
     return ReportData(
@@ -215,6 +222,55 @@ def compute_report(
         info=meta,
         kinds=dict(kinds or {}),
     )
+
+
+# ---------------------------------------------------------------- payout
+
+#: score name of a payout scheme -> per-era metric of the report (MMC by the scheme's era)
+_PAYOUT_SCORES: dict[str, str | dict[str, str]] = {
+    "corr": "corr",
+    "mmc": {"seed": "mmc", "official": "mmc_official"},
+}
+
+
+def _check_payout_scheme(name: str | None) -> None:
+    if name is None:
+        return
+    from .payout import PAYOUT_SCHEMES
+
+    if name not in PAYOUT_SCHEMES:
+        raise ValueError(f"payout_scheme: unknown scheme {name!r}; known: {sorted(PAYOUT_SCHEMES)}")
+    other = sorted(set(PAYOUT_SCHEMES[name].weights) - set(_PAYOUT_SCORES))
+    if other:
+        raise ValueError(
+            f"payout_scheme: {name!r} pays on {other}, which the report does not compute "
+            "(it has CORR and MMC)"
+        )
+
+
+def payout_path(data: ReportData) -> pd.DataFrame | None:
+    """Stake of every model after each era (start 1, payouts compounded at once) under
+    the report's payout scheme (``info["payout_scheme"]``; None when there is none).
+
+    CORR is the report's ``numerai_corr``; MMC is the seed's (bagged) for the schemes of
+    the seed's period and the official one (``correlation_contribution``) for today's.
+    An era where a model has no score pays 0.
+    """
+    from .payout import PAYOUT_SCHEMES, payout
+
+    name = data.info.get("payout_scheme")
+    if not name:
+        return None
+    scheme = PAYOUT_SCHEMES[name]
+    keys = {
+        score: source if isinstance(source, str) else source[scheme.mmc or "seed"]
+        for score, source in _PAYOUT_SCORES.items()
+        if score in scheme.weights
+    }
+    scores = pd.concat({score: data.per_era[key] for score, key in keys.items()}, axis=1)
+    scores = scores.swaplevel(axis=1)  # (model, score)
+    path = payout(scores, name, compound=True, nan_policy="omit")
+    return path["stake"] + path["payout"]
 
 
 # ---------------------------------------------------------------- outputs
@@ -380,6 +436,25 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
         _era_axis(ax, frame.index)
         _legend(ax, len(frame.columns) + 1)
         out[f"cumulative_{key}"] = (title, _png(fig))
+
+    path = payout_path(data)
+    if path is not None:
+        name = data.info["payout_scheme"]
+        title = f"Stake path under the {name!r} payout scheme (start 1, compounded)"
+        fig = Figure(figsize=(9, 4.2), layout="constrained")
+        ax = fig.add_subplot()
+        x = np.arange(len(path.index))
+        for i, model in enumerate(path.columns):
+            ax.plot(
+                x, path[model].to_numpy(), lw=1.2, color=_color(data, str(model), i),
+                label=str(model),
+            )  # fmt: skip
+        ax.axhline(1.0, color="grey", lw=0.6)
+        ax.set_ylabel("stake")
+        ax.set_title(title)
+        _era_axis(ax, path.index)
+        _legend(ax, len(path.columns))
+        out["payout"] = (title, _png(fig))
 
     # per-era bars, one small panel per model
     shown = models[:_MAX_BAR_PANELS]
