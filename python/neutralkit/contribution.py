@@ -22,6 +22,11 @@ row-wise and returns the input's kind, shape and row order.
 
 Rows: NumPy inputs meet by position; pandas inputs by index label (a Series or
 DataFrame whose index holds the same labels in another order is aligned to ``preds``).
+
+Precision: everything is computed in float64, whatever the input dtypes. numerai-tools
+centres a float32 target in float32, so on float32 targets the two differ by float32
+rounding (about 1e-7 relative); neutralkit's value is the more accurate one, and
+:mod:`neutralkit.compat.numerai_tools` reproduces numerai-tools' dtype behaviour.
 """
 
 from __future__ import annotations
