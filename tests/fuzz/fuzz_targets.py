@@ -18,7 +18,10 @@ Findings raise ``FuzzFinding`` (atheris then saves the input as crash-<sha1>), u
 ``NK_FUZZ_LOG=<dir>`` is set: then each distinct finding is written once to
 ``<dir>/findings.jsonl`` with its input saved beside it, and fuzzing goes on (signals
 still stop the run). ``NK_FUZZ_SKIP=index,rows,...`` turns off hostile categories of
-the core target (for fuzzing past a known, unfixed crash). ``NK_FUZZ_VERBOSE=1``
+the core target, to fuzz past a known, unfixed crash: ``index`` (era order/offsets out
+of range), ``empty-era`` (an era without rows), ``rows`` (arrays whose rows disagree),
+``params`` (enum codes, thread counts, rcond out of range), ``ndim``, ``refit``
+(Factorization.transform on other arrays than the fitted ones). ``NK_FUZZ_VERBOSE=1``
 prints each decoded call before it runs.
 """
 
@@ -585,6 +588,9 @@ def _era_index(src: Source, n: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(src.seed())
     n_eras = src.int(1, 4)
     codes = rng.integers(0, n_eras, size=n)
+    if "empty-era" in SKIP:  # no era without rows (the Python layer never makes one)
+        codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
+        n_eras = int(codes.max()) + 1 if n else 0
     order = np.argsort(codes, kind="stable").astype(np.int64)
     offsets = np.zeros(n_eras + 1, dtype=np.int64)
     np.cumsum(np.bincount(codes, minlength=n_eras), out=offsets[1:])
