@@ -1,10 +1,19 @@
 """A drop-in for ``numerai_tools.scoring`` (0.7.2), computed with neutralkit's kernels.
 
-Same function names, signatures and results (to 1e-9; ~1e-15 in practice) on the same
-inputs, including the original's behaviour around the edges, so that ``import
-neutralkit.compat.numerai_tools as scoring`` can replace ``import
-numerai_tools.scoring as scoring``:
+Same function names (all 37 public functions), signatures and results (to 1e-12;
+~1e-15 in practice) on the same inputs, including the original's behaviour around the
+edges, so that ``from neutralkit.compat.numerai_tools import scoring`` can replace
+``from numerai_tools import scoring``:
 
+* **dtypes as Numerai ships them**: a float32 target is centred (and powered, and
+  multiplied by 4 in the contributions) in float32 before the float64 correlation,
+  exactly as the original's pandas steps do; float64 targets in float64. The main API
+  (``neutralkit.numerai_corr``...) computes in float64 throughout, the more accurate
+  of the two (they differ by ~1e-9 on real Numerai data);
+* ``generate_neutralized_weights``, ``alpha`` and ``meta_portfolio_contribution`` run
+  through :mod:`neutralkit.contribution` (predictions ranked over all their ids before
+  the ids are matched, as the original does); ``one_hot_encode`` needs no
+  scikit-learn (categories ordered as its ``OneHotEncoder`` orders them);
 * inputs are matched on their index, rows with a NaN dropped, and sorted by index
   (``filter_sort_index``), with the same ``AssertionError`` when too many ids are lost;
 * functions that need a sorted index (``rank``, ``gaussian``, ``power``,
