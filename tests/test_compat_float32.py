@@ -55,7 +55,7 @@ def _assert_close(got, expected):
     np.testing.assert_allclose(got.to_numpy(float), expected.to_numpy(float), atol=TOL, rtol=0)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "Float32"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_numerai_corr_reproduces_the_target_dtype(seed, dtype):
     preds, target, _, _ = _numerai_like(seed)

@@ -454,10 +454,13 @@ def _scores_of_columns(
     )
 
 
-def _float_dtype(s: pd.Series) -> type:
-    """The float type pandas computes a centred target in: float32 for a float32
-    target (Numerai ships its targets so), float64 otherwise."""
-    return np.float32 if str(s.dtype).lower() == "float32" else np.float64
+def _float_dtype(s: pd.Series) -> np.dtype:
+    """The float type pandas computes a centred target in: its own for a float16/32
+    target (Numerai ships float32 targets; nullable ``Float32`` too), float64 otherwise."""
+    dtype = getattr(s.dtype, "numpy_dtype", s.dtype)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize <= 8:
+        return dtype
+    return np.dtype(np.float64)
 
 
 def _signed_power(t: np.ndarray, p: float) -> np.ndarray:
