@@ -106,3 +106,24 @@ def test_one_hot_encode_and_the_package_need_no_scikit_learn():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_public_function_is_compared_with_the_original():
+    """Each public function of the three modules is called, by name, in a test that
+    compares it with numerai-tools (tests/test_compat_*.py)."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    text = "".join(
+        p.read_text(encoding="utf-8")
+        for p in here.glob("test_compat_*.py")
+        if p.name != "test_compat_package.py"
+    )
+    missing = []
+    for original, _ in PAIRS:
+        for name in sorted(_public(original)):
+            if not inspect.isfunction(getattr(original, name)):
+                continue
+            if f'"{name}"' not in text and f".{name}(" not in text:
+                missing.append(f"{original.__name__}.{name}")
+    assert not missing, f"no comparison test for {missing}"

@@ -61,15 +61,16 @@ def _sub(seed: int, n: int, id_col: str, pred_col: str, extra: dict | None = Non
 
 
 HEADERS = [
-    ("numerai", original.NUMERAI_ALLOWED_ID_COLS, original.NUMERAI_ALLOWED_PRED_COLS),
-    ("signals", original.SIGNALS_ALLOWED_ID_COLS, original.SIGNALS_ALLOWED_PRED_COLS),
-    ("crypto", original.CRYPTO_ALLOWED_ID_COLS, original.CRYPTO_ALLOWED_PRED_COLS),
+    ("validate_headers_numerai", "NUMERAI"),
+    ("validate_headers_signals", "SIGNALS"),
+    ("validate_headers_crypto", "CRYPTO"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "id_cols", "pred_cols"), HEADERS)
-def test_headers(kind, id_cols, pred_cols):
-    name = f"validate_headers_{kind}"
+@pytest.mark.parametrize(("name", "tournament"), HEADERS)
+def test_headers(name, tournament):
+    id_cols = getattr(original, f"{tournament}_ALLOWED_ID_COLS")
+    pred_cols = getattr(original, f"{tournament}_ALLOWED_PRED_COLS")
     for id_col in [*id_cols, "wrong"]:
         for pred_col in [*pred_cols, "wrong_pred"]:
             sub = _sub(0, 5, id_col, pred_col)
@@ -130,15 +131,15 @@ def _universe_and_sub(seed, n_live, id_col, pred_col, kept, dup=False, nan_id=Fa
 )
 def test_ids_and_whole_submissions(seed, sizes, dup, nan_id, extra):
     n_live, kept = sizes
-    for kind, id_col, pred_col in (
-        ("numerai", "id", "prediction"),
-        ("signals", "numerai_ticker", "signal"),
-        ("crypto", "symbol", "prediction"),
+    for ids_name, whole_name, id_col, pred_col in (
+        ("validate_ids_numerai", "validate_submission_numerai", "id", "prediction"),
+        ("validate_ids_signals", "validate_submission_signals", "numerai_ticker", "signal"),
+        ("validate_ids_crypto", "validate_submission_crypto", "symbol", "prediction"),
     ):
         live, sub = _universe_and_sub(seed, n_live, id_col, pred_col, kept, dup, nan_id, extra)
-        _same(f"validate_ids_{kind}", live, sub, id_col)
-        universe = live if kind == "numerai" else live.to_frame()
-        _same(f"validate_submission_{kind}", universe, sub)
+        _same(ids_name, live, sub, id_col)
+        universe = live if whole_name.endswith("numerai") else live.to_frame()
+        _same(whole_name, universe, sub)
     _same("_validate_ids", live, sub, "symbol", 7)
 
 

@@ -199,3 +199,19 @@ def test_one_hot_encode_hand_checked():
     assert got[["era_1", "era_2"]].to_numpy().tolist() == [[0, 1], [1, 0], [0, 1]]
     assert list(got.index) == [10, 20, 30]
     assert list(df.columns) == ["era", "x"]  # input untouched
+
+
+@settings(max_examples=20)
+@given(seeds, st.sampled_from(["average", "min", "max", "first", "dense"]), st.booleans())
+def test_rank_series(seed, method, ties):
+    preds, _, _, _ = _universe(seed, ties=ties)
+    s = preds["u1"]
+    s.iloc[3] = np.nan  # NaN stays NaN and is left out of the count
+    expected = original.rank_series(s, method)
+    pd.testing.assert_series_equal(compat.rank_series(s, method), expected, atol=TOL, rtol=0)
+    (_, e_err), (_, g_err) = (
+        _outcome(original.rank_series, s.iloc[::-1]),
+        _outcome(compat.rank_series, s.iloc[::-1]),
+    )
+    assert e_err is AssertionError  # unsorted index
+    assert g_err is AssertionError
