@@ -28,7 +28,14 @@ from hypothesis import strategies as st
 
 import neutralkit as nk
 from neutralkit import reference as ref
-from strategies import EraData, ExtremeData, big_int_ranks, extreme_data, rank_is_clear
+from strategies import (
+    EraData,
+    ExtremeData,
+    big_int_ranks,
+    extreme_data,
+    odd_layout,
+    rank_is_clear,
+)
 
 #: absolute tolerance per function, in units of the output's natural scale
 TOL = {
@@ -446,6 +453,88 @@ def test_summary(d, scale):
     assert np.array_equal(np.isinf(a), np.isinf(b)), repr(d)
 
 
+# ------------------------------------------------------------------------------------
+# portfolio weights (Signals): neutralizers as given (orthonormal), weights, stakes
+
+
+def _orthonormal(d: ExtremeData) -> np.ndarray:
+    return np.linalg.qr(d.x_moderate)[0]
+
+
+@settings(max_examples=EXAMPLES)
+@given(d=extreme_data(), center=st.booleans())
+def test_neutralized_weights_are_free_of_the_preds_scale(d, center):
+    n, v = _orthonormal(d), np.linspace(0.5, 1.5, len(d.eras))
+    kw = {"eras": d.eras, "center_and_normalize": center}
+    fast, slow = both("neutralized_weights", d.y, n, v, **kw)
+    assert fast is not None
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(_float(slow)))))
+    close(fast, slow, tol, f"{d!r} vs reference")
+    close(fast, ref.neutralized_weights(d.y_moderate, n, v, **kw), tol, f"{d!r} vs twin")
+
+
+@settings(max_examples=EXAMPLES)
+@given(d=extreme_data())
+def test_alpha_is_linear_in_the_target(d):
+    n, v = _orthonormal(d), np.linspace(0.5, 1.5, len(d.eras))
+    fast, slow = both("alpha", d.y, n, v, d.target, eras=d.eras)
+    assert fast is not None
+    t_scale = tmax(d) / max(float(np.max(np.abs(d.target_moderate))), 1e-300)
+    twin = _float(ref.alpha(d.y_moderate, n, v, d.target_moderate, eras=d.eras)) * t_scale
+    tol = TOL["contribution"] * tmax(d) * 10.0
+    close(fast, slow, tol, f"{d!r} vs reference")
+    close(fast, twin, tol, f"{d!r} vs moderate twin")
+
+
+@settings(max_examples=EXAMPLES)
+@given(d=extreme_data(max_m=4), stake_scale=st.sampled_from(STAKE_SCALES), seed=st.integers(0, 99))
+def test_meta_portfolio_contribution(d, stake_scale, seed):
+    assume(d.y.shape[1] >= 2)
+    small = np.random.default_rng(seed).integers(1, 3, size=d.y.shape[1]).astype(np.float64)
+    n, v = _orthonormal(d), np.linspace(0.5, 1.5, len(d.eras))
+    fast, slow = both("meta_portfolio_contribution", d.y, small * stake_scale, n, v, d.target,
+                      eras=d.eras)  # fmt: skip
+    if fast is None:
+        return  # both refused (e.g. a portfolio of weights all equal)
+    t_scale = tmax(d) / max(float(np.max(np.abs(d.target_moderate))), 1e-300)
+    twin = ref.meta_portfolio_contribution(
+        d.y_moderate, small, n, v, d.target_moderate, eras=d.eras
+    )
+    tol = TOL["contribution"] * tmax(d) * 10.0
+    close(fast, slow, tol, f"{d!r} stakes x {stake_scale:.1e} vs reference")
+    close(fast, _float(twin) * t_scale, tol, f"{d!r} stakes x {stake_scale:.1e} vs twin")
+    if "mpc" in nk.__all__:
+        close(nk.mpc(d.y, small * stake_scale, n, v, d.target, eras=d.eras), fast, 0.0, "mpc")
+
+
+@settings(max_examples=EXAMPLES)
+@given(d=extreme_data())
+def test_turnover_is_linear_in_the_weights(d):
+    current, previous = d.y[:, 0], odd_layout(d.y_moderate[::-1, 0] * d.y_scale, "C")
+    fast, slow = both("turnover", current, previous, eras=d.eras)
+    assert fast is not None
+    tol = 1e-12 * ymax(d) * len(d.eras)
+    close(fast, slow, tol, f"{d!r} vs reference")
+    twin = _float(ref.turnover(d.y_moderate[:, 0], d.y_moderate[::-1, 0], eras=d.eras))
+    close(fast, twin * d.y_scale, tol, f"{d!r} vs moderate twin")
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    d=extreme_data(),
+    stake=st.sampled_from([2.0**-300, 1.0, 2.0**300]),
+    compound=st.booleans(),
+)
+def test_payout_is_linear_in_the_stake(d, stake, compound):
+    scores = pd.DataFrame({"corr": d.y_moderate[:, 0] / 10, "mmc": d.target_moderate / 10})
+    kw = {"stake": stake, "compound": compound, "clip": 0.25}
+    fast, slow = both("payout", scores, {"corr": 1.0, "mmc": 2.0}, **kw)
+    assert fast is not None
+    close(fast, slow, 1e-12 * stake, f"stake {stake:.1e} vs reference")
+    twin = ref.payout(scores, {"corr": 1.0, "mmc": 2.0}, **{**kw, "stake": 1.0})
+    close(fast, _float(twin) * stake, 1e-12 * stake, f"stake {stake:.1e} vs stake 1")
+
+
 def test_every_public_function_is_covered():
     """A new public function needs an extreme-value test here."""
     tested = {
@@ -454,7 +543,9 @@ def test_every_public_function_is_covered():
         "gaussianize", "power", "churn", "correlation_contribution", "neutral_contribution",
         "stake_weight", "stake_weighted_metamodel", "mmc", "mmc_loo", "feature_correlations",
         "feature_exposure", "feature_neutral_corr", "neutral_correlation", "hard_era_mmc",
-        "summary",
+        "summary", "neutralized_weights", "alpha", "meta_portfolio_contribution", "mpc",
+        "turnover", "payout",
     }  # fmt: skip
-    missing = sorted(set(nk.__all__) - tested)
+    values = {"PAYOUT_SCHEMES", "PayoutScheme"}  # data, not functions
+    missing = sorted(set(nk.__all__) - tested - values)
     assert not missing, f"no extreme-value test for {missing}"
