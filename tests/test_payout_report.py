@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,20 @@ def test_report_html_has_the_payout_plot(tournament, tmp_path):
     assert 'id="plot-payout"' in html
     assert "&#x27;corr+2mmc&#x27; payout scheme" in html or "'corr+2mmc' payout scheme" in html
     assert isinstance(report.payout_path(data), pd.DataFrame)
+
+
+def test_cli_payout_scheme_option(tmp_path, capsys):
+    from neutralkit.cli import main
+
+    out = tmp_path / "demo"
+    args = ["demo", "--n-eras", "6", "--rows-per-era", "60", "--n-features", "8"]
+    args += ["--n-users", "5", "--bags", "2", "--no-plots", "--quiet", "--out", str(out)]
+    assert main([*args, "--payout-scheme", "main"]) == 0
+    info = json.loads((out / "summary.json").read_text(encoding="utf-8"))["info"]
+    assert info["payout_scheme"] == "main"
+    assert main([*args, "--payout-scheme", "none"]) == 0
+    info = json.loads((out / "summary.json").read_text(encoding="utf-8"))["info"]
+    assert info["payout_scheme"] is None
+    with pytest.raises(SystemExit):
+        main([*args, "--payout-scheme", "signals"])  # alpha/MPC: not in the report
+    assert "invalid choice" in capsys.readouterr().err

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ._cli_dask import add_scheduler_option
 from .datasets import synthetic_tournament
+from .payout import PAYOUT_SCHEMES
 
 __all__ = ["main"]
 
@@ -297,6 +298,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             bags=args.bags,
             seed=args.seed,
             kinds=t.kinds,
+            payout_scheme=_payout_scheme(args),
             progress=lambda d, n, w: progress(d + 1, n + 1, w),
             info={
                 "data": f"synthetic_tournament(n_eras={args.n_eras}, "
@@ -397,6 +399,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             stakes=stakes,
             bags=args.bags if args.bags > 0 else None,
             seed=args.seed,
+            payout_scheme=_payout_scheme(args),
             progress=progress,
             info={"data": ", ".join(os.path.basename(p) for p in args.data)},
         )
@@ -552,6 +555,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
+#: payout schemes the report can plot (those paying on CORR and MMC)
+REPORT_PAYOUT_SCHEMES = [
+    name for name, s in PAYOUT_SCHEMES.items() if set(s.weights) <= {"corr", "mmc"}
+]
+
+
+def _payout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--payout-scheme",
+        default="corr+mmc",
+        choices=[*REPORT_PAYOUT_SCHEMES, "none"],
+        metavar="NAME",
+        help="payout scheme of the stake-path plot: "
+        f"{', '.join(REPORT_PAYOUT_SCHEMES)} or none (default: corr+mmc)",
+    )
+
+
+def _payout_scheme(args: argparse.Namespace) -> str | None:
+    name = getattr(args, "payout_scheme", "corr+mmc")
+    return None if name == "none" else str(name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="neutralkit",
@@ -586,6 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help=f"size of the synthetic tournament (default {size[name].default})",
         )
+    _payout_option(demo)
     common(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -633,6 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--seed", type=int, default=0, help="seed of the bags")
     rep.add_argument("--out", default="neutralkit-report", metavar="DIR")
+    _payout_option(rep)
     common(rep)
     add_scheduler_option(rep)
     rep.set_defaults(func=cmd_report)
