@@ -225,11 +225,12 @@ def test_structured_arrays_field_views_accepted_whole_refused():
     ],
     ids=["mmc", "mmc_loo", "stake_weighted_metamodel", "stake_weight"],
 )
-def test_overflowing_stakes_are_refused_clearly(call):
-    with pytest.raises(ValueError, match=r"stakes: their sum overflows float64"):
-        call(pd.Series([1e308, 1e308], index=PREDS.columns))
-    # large but finite in sum: fine, and only the ratios matter
-    close(call(pd.Series([1e307, 3e307], index=PREDS.columns)), call(STAKES))
+def test_stakes_whose_sum_overflows_are_scaled_not_refused(call):
+    # was an error naming no argument: only the ratios of the stakes matter
+    equal = pd.Series([1.0, 1.0], index=PREDS.columns)
+    close(call(pd.Series([1e308, 1e308], index=PREDS.columns)), call(equal), rtol=1e-13)
+    close(call(pd.Series([2.0**-1074, 2.0**-1074], index=PREDS.columns)), call(equal), rtol=0)
+    close(call(pd.Series([1e307, 3e307], index=PREDS.columns)), call(STAKES), rtol=1e-13)
 
 
 def test_bags_upper_bound():

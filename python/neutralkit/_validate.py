@@ -205,6 +205,8 @@ def as_kernel_matrix(values: np.ndarray) -> np.ndarray:
         values = values.view(np.int8)
     if values.dtype.kind == "u":
         target = {1: np.int16, 2: np.int32, 4: np.int64}.get(values.dtype.itemsize, np.float64)
+        if target is np.float64 and (values.size == 0 or values.max() < 2**63):
+            target = np.int64  # exact (and ranked exactly past 2^53); else float64
         return values.astype(target)
     if not values.dtype.isnative:
         return values.astype(values.dtype.newbyteorder("="))
@@ -490,15 +492,16 @@ def eras_of(
     return Eras.from_codes(codes, labels)
 
 
-def unit_scaled(t: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(t / s, s)`` with ``s`` a power of two, when |t| is far from 1 (else s = 1).
+def unit_scaled(t: np.ndarray, band: float = 2.0**400) -> tuple[np.ndarray, float]:
+    """``(t / s, s)`` with ``s`` a power of two, when max |t| lies outside
+    ``(1 / band, band)`` (else ``s = 1``); ``band=1`` always scales.
 
     Division by a power of two is exact, so sums of squares neither overflow nor
     underflow and the scaled result is the same number.
     """
     finite = np.abs(t[np.isfinite(t)])
     peak = float(finite.max()) if finite.size else 0.0
-    if peak == 0.0 or 2.0**-400 < peak < 2.0**400:
+    if peak == 0.0 or 1.0 / band < peak < band:
         return t, 1.0
     s = float(np.ldexp(1.0, int(np.frexp(peak)[1]) - 1))  # s <= peak < 2 s
     return t / s, s

@@ -139,14 +139,11 @@ def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
             f"stakes: contains {int(negative.sum())} negative value(s); first for "
             f"user {users[np.flatnonzero(negative)[0]]!r}"
         )
-    with np.errstate(over="ignore"):  # an overflow is reported below
-        total = values.sum()
-    if total <= 0:
+    # only ratios matter: the largest stake put in [1, 2) by an exact power of two, so
+    # that sums cannot overflow (stakes near 1e308) nor products underflow (1e-300)
+    values = unit_scaled(values, band=1.0)[0]
+    if values.sum() <= 0:
         raise ValueError("stakes: stakes sum to 0; at least one must be positive")
-    if not np.isfinite(total):
-        raise ValueError(
-            "stakes: their sum overflows float64 (inf); rescale them (only their ratios matter)"
-        )
     return values
 
 
@@ -210,7 +207,8 @@ def _bags_of(
 
 
 def _bag_weights(mask: np.ndarray, stakes: np.ndarray) -> np.ndarray:
-    """Normalized stake weights, one column per bag (n_users x n_bags)."""
+    """Stake weights, one column per bag (n_users x n_bags), not normalized:
+    :meth:`_UserRanks.weighted` divides by each column's sum (exactly for ties)."""
     staked = mask * stakes  # n_bags x n_users
     totals = staked.sum(axis=1)
     zero = np.flatnonzero(totals <= 0)
@@ -219,7 +217,7 @@ def _bag_weights(mask: np.ndarray, stakes: np.ndarray) -> np.ndarray:
             f"stakes: the users of bag {int(zero[0])} have zero total stake, so its "
             "metamodel is undefined"
         )
-    return (staked / totals[:, None]).T
+    return staked.T
 
 
 def _scale_of(scale: Any) -> float:
@@ -271,13 +269,17 @@ class _UserRanks:
         self.two_n = np.empty(values.shape[0])
         self.two_n[er.order] = np.repeat(2.0 * sizes, sizes)
 
-    def weighted(self, weights: np.ndarray, users: np.ndarray | None = None) -> np.ndarray:
-        """``ranks[users].T @ weights``, (rows x k): weighted sums of the users' ranks.
+    def weighted(self, stakes: np.ndarray, users: np.ndarray | None = None) -> np.ndarray:
+        """Stake-weighted mean ranks, (rows x k): column b is
+        ``ranks[users].T @ stakes[:, b] / stakes[:, b].sum()`` (0 for zero stakes).
 
-        ``users`` (default: all) selects the users that ``weights`` has rows for. The
+        ``users`` (default: all) selects the users that ``stakes`` has rows for. The
         codes are converted to float64 a block of users at a time into one buffer, so
-        no users x rows float64 matrix is ever made.
+        no users x rows float64 matrix is ever made. Exact ties stay ties where the
+        stakes allow it (see ``_exact_weights``): rows whose weighted means are equal
+        get equal values.
         """
+        weights, denominators = _exact_weights(np.asarray(stakes, dtype=np.float64), self.two_n)
         n_users = self.codes.shape[0] if users is None else len(users)
         rows = self.codes.shape[1]
         out = np.zeros((rows, weights.shape[1]))
@@ -290,7 +292,7 @@ class _UserRanks:
             np.copyto(block, src, casting="unsafe")  # integer codes: exact in float64
             np.matmul(block.T, weights[start:stop], out=part)
             out += part
-        out /= self.two_n[:, None]
+        out /= self.two_n[:, None] * denominators  # one rounding per value
         return out
 
     def era_dots(self, v: np.ndarray) -> np.ndarray:
@@ -299,6 +301,40 @@ class _UserRanks:
         return _core.code_line_dots(
             self.codes, self.er.order, self.er.offsets, scaled, self.n_threads
         )
+
+
+def _exact_weights(stakes: np.ndarray, two_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, denominators): ``stakes[:, b] / sum = weights[:, b] / denominators[b]``.
+
+    Where a column's stakes are all multiples of one power of two 2^-q (integers, 2.5,
+    1000.125, ...) and the integers ``stakes * 2^q`` are small enough that every sum of
+    rank codes (< 2 n) times them stays below 2^53, the weights are those integers and
+    the denominator their sum: the products with the integer rank codes are then exact
+    in float64 whatever the order of the sums, so equal weighted means come out equal
+    after the one division. Other columns (stakes like 0.1, or a huge range): the
+    normalized stakes and denominator 1, right up to rounding (an exact tie may then
+    split by one ulp). A zero column stays 0.
+    """
+    weights = np.zeros_like(stakes)
+    denominators = np.ones(stakes.shape[1])
+    largest_code = float(two_n.max()) if two_n.size else 1.0
+    for b in range(stakes.shape[1]):
+        col = stakes[:, b]
+        total = col.sum()
+        if not total > 0:
+            continue
+        mantissa, exponent = np.frexp(col[col > 0])
+        digits = (mantissa * 2.0**53).astype(np.int64)  # exact: 53-bit integers
+        trailing = np.log2((digits & -digits).astype(np.float64)).astype(np.int64)
+        q = int(np.max(53 - exponent - trailing))  # col * 2^q is integer-valued
+        if -1000 < q < 1000:
+            ints = np.ldexp(col, q)
+            int_total = float(ints.sum())
+            if int_total * largest_code < 2.0**53:
+                weights[:, b], denominators[b] = ints, int_total
+                continue
+        weights[:, b] = col / total
+    return weights, denominators
 
 
 def _era_rows(er: Eras, e: int) -> slice | np.ndarray:
@@ -767,12 +803,10 @@ def mmc_loo(
             continue
         s_movers = stake_values[movers]
         rest = s.sum() - s_movers
-        # column c: normalized stakes of the bag without movers[c]
+        # column c: stakes of the bag without movers[c] (normalized by weighted())
         loo = np.repeat(s[:, None], movers.size, axis=1)
         loo[np.searchsorted(members, movers), np.arange(movers.size)] = 0.0
         defined = rest > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            loo = loo / np.where(defined, rest, 1.0)
         meta = np.column_stack(
             [ranks.weighted(weights[:, [b]]), ranks.weighted(loo, users=members)]
         )

@@ -44,6 +44,7 @@ from ._validate import (
     labeled,
     n_threads_of,
     nan_policy_of,
+    unit_scaled,
     vector,
 )
 from .neutralization import _neutralize_eras
@@ -658,14 +659,12 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
         )
     if np.any(w < 0):
         raise ValueError(f"stakes: contains {int(np.sum(w < 0))} negative value(s)")
-    with np.errstate(over="ignore"):  # an overflow is reported below
-        total = w.sum()
+    # only ratios matter: the largest stake put in [1, 2) by an exact power of two
+    # (bit-identical otherwise), so the sum cannot overflow nor the products underflow
+    w = unit_scaled(w, band=1.0)[0]
+    total = w.sum()
     if not total > 0:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
-    if not np.isfinite(total):
-        raise ValueError(
-            "stakes: their sum overflows float64 (inf); rescale them (only their ratios matter)"
-        )
     used = np.asarray(lab.values[:, positions], dtype=np.float64)
     refused = np.isinf(used) if policy == "omit" else ~np.isfinite(used)
     if refused.any():

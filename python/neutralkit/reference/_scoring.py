@@ -292,6 +292,7 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     s = s.astype(np.float64)
     if s.isna().any() or (s < 0).any() or s.sum() == 0:
         raise ValueError("stakes: bad stakes")
+    s = s / s.max()  # only ratios matter: no overflow of the sum, no underflow of s * p
     used = df[s.index].astype(np.float64)
     _refuse_nan(used, nan_policy)
     if np.isinf(used.to_numpy()).any():
