@@ -132,7 +132,8 @@ def test_nan_or_inf_names_argument_count_and_first_column(data, arg, bad):
     target[5, 2] = bad
     target[9, 1] = bad
     args = (target, x) if arg == "y" else (y, target)
-    with pytest.raises(ValueError, match=rf"^{arg}: contains 2 NaN .*first in column 1"):
+    name = "exposures \\(features\\)" if arg == "exposures" else arg
+    with pytest.raises(ValueError, match=rf"^{name}: contains 2 NaN .*first in column 1"):
         nk.neutralize(*args, eras=eras)
 
 

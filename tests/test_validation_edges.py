@@ -369,8 +369,11 @@ def test_neutralize_omit_hand_checked():
 def test_neutralize_omit_refuses_nan_in_features():
     feats = FEATURES.astype(float)
     feats.iloc[2, 1] = np.nan
-    with pytest.raises(ValueError, match=r"exposures: contains 1 NaN .* whatever nan_policy"):
-        nk.neutralize(_with_nan(), feats, eras=ERAS, nan_policy="omit")
+    for policy in ("raise", "omit"):
+        with pytest.raises(
+            ValueError, match=r"^exposures \(features\): contains 1 NaN .* whatever nan_policy"
+        ):
+            nk.neutralize(PREDS, feats, eras=ERAS, nan_policy=policy)
     with pytest.raises(ValueError, match=r"^features: contains 1 NaN"):
         nk.feature_neutral_target(TARGET, feats, eras=ERAS)
     with pytest.raises(ValueError, match=r"y: contains 1 infinite"):

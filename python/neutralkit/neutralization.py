@@ -215,13 +215,12 @@ def neutralize(
     else:
         check_no_inf(y_values, "y")
     x_lab = aligned(exposures, "exposures", y_lab, "y")
+    # "exposures (features)": users pass their features here, by position
     try:
-        check_finite(x_lab, "exposures")
+        check_finite(x_lab, "exposures (features)")
     except ValueError as exc:
-        if policy == "raise":
-            raise
         raise ValueError(
-            f"{exc}; exposures must be finite whatever nan_policy is (drop or fill those rows)"
+            f"{exc}; the exposures must be finite whatever nan_policy is (drop or fill those rows)"
         ) from None
     props, scalar = proportions_of(proportion)
     options: dict[str, Any] = dict(
