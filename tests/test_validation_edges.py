@@ -412,3 +412,18 @@ def test_sparse_columns_are_numbers():
     close(nk.rank(sparse, nan_policy="omit"), nk.rank(dense, nan_policy="omit"))
     with pytest.raises(ValueError, match="x: contains 1 NaN"):
         nk.rank(sparse)
+
+
+def test_feature_neutral_target_omit_like_neutralize():
+    # auxiliary targets have missing values (issue 10): each column on its own rows
+    targets = pd.DataFrame({"t1": TARGET, "t2": TARGET * 2 + 1})
+    targets.iloc[[1, 4], 0] = np.nan
+    with pytest.raises(ValueError, match="target: contains 2 NaN"):
+        nk.feature_neutral_target(targets, FEATURES, eras=ERAS)
+    got = nk.feature_neutral_target(targets, FEATURES, eras=ERAS, nan_policy="omit")
+    close(got, nk.neutralize(targets, FEATURES, eras=ERAS, nan_policy="omit"), rtol=0)
+    slow = ref.feature_neutral_target(
+        targets.to_numpy(), FEATURES.to_numpy(), eras=ERAS.to_numpy(), nan_policy="omit"
+    )
+    close(got, slow)
+    assert got["t1"].isna().sum() == 2 and got["t2"].notna().all()

@@ -25,15 +25,17 @@ from ._validate import (
     as_float64,
     as_kernel_matrix,
     check_finite,
+    check_no_inf,
     check_rows,
     eras_of,
     labeled,
     n_threads_of,
+    nan_policy_of,
     proportions_of,
     row_positions,
     vector,
 )
-from .neutralization import _neutralize_eras, _results
+from .neutralization import _neutralize_eras, _neutralize_omit, _results
 from .scoring import _CENTER_POWER, _rank_corr_kernel
 
 __all__ = [
@@ -382,6 +384,7 @@ def feature_neutral_target(
     eras: Any = None,
     proportion: float | list[float] = 1.0,
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     """Feature-neutral target: ``neutralize(target, features, proportion)`` per era.
 
@@ -391,7 +394,7 @@ def feature_neutral_target(
     Parameters
     ----------
     target : array-like, Series or DataFrame, shape (n,) or (n, m)
-        Finite. The first row input: the others are aligned to it.
+        The first row input: the others are aligned to it. NaN as ``nan_policy`` says.
     features : array-like or DataFrame, shape (n, k)
         Finite; any supported dtype. Rows meet ``target``'s by index label when both
         are pandas objects (same labels in another order are aligned; different or
@@ -401,13 +404,27 @@ def feature_neutral_target(
     proportion : float in [0, 1] or list of floats
     n_threads : int, optional
         1 to 1024 (default: all cores).
+    nan_policy : {"raise", "omit"}
+        ``"raise"`` (default): NaN in ``target`` raises ValueError. ``"omit"``: each
+        target column is neutralized on its own non-NaN rows of each era (auxiliary
+        targets have missing values) and NaN stays NaN, as :func:`neutralkit.neutralize`
+        does. ``features`` must be finite either way.
     """
-    t_lab, t_values = _numeric(target, "target")
+    policy = nan_policy_of(nan_policy)
+    t_lab = labeled(target, "target")
+    t_values = as_float64(t_lab.values)
+    if policy == "raise":
+        check_finite(t_lab, "target", t_values)
+    else:
+        check_no_inf(t_values, "target")
     f_lab = _features(features, t_lab, anchor_name="target")
     props, scalar = proportions_of(proportion)
     threads = n_threads_of(n_threads)
     er = eras_of(eras, t_lab.n_rows, index=t_lab.index, index_name="target")
-    out = _neutralize_eras(f_lab.values, t_values, er, props, n_threads=threads)
+    if policy == "omit" and np.isnan(t_values).any():
+        out = _neutralize_omit(f_lab.values, t_values, er, props, n_threads=threads)
+    else:
+        out = _neutralize_eras(f_lab.values, t_values, er, props, n_threads=threads)
     return _results(t_lab, out, props, scalar)
 
 

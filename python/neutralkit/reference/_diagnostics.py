@@ -188,8 +188,10 @@ def neutral_correlation(preds, neutralizers, target, *, eras=None, n_threads=Non
     return _scores(per_era, list(p.columns), was_1d, eras)
 
 
-def feature_neutral_target(target, features, *, eras=None, proportion=1.0, n_threads=None):
-    return neutralize(target, features, eras=eras, proportion=proportion)
+def feature_neutral_target(
+    target, features, *, eras=None, proportion=1.0, n_threads=None, nan_policy="raise"
+):
+    return neutralize(target, features, eras=eras, proportion=proportion, nan_policy=nan_policy)
 
 
 def _summary(s: np.ndarray, compounded: bool) -> list[float]:
