@@ -144,6 +144,19 @@ def test_era_index_with_known_divisions_is_not_shuffled(client):
     assert_same(corr, nk.numerai_corr(flat[PREDS], flat["target"], eras=flat["era"]))
 
 
+def test_era_index_with_unknown_divisions_is_shuffled(client):
+    df = tournament(seed=15).reset_index().set_index("era")
+    ddf = dd.from_pandas(df, npartitions=3, sort=False)
+    assert not ddf.known_divisions
+    got = nkd.neutralize(ddf, PREDS, FEATURES, keep=["id"]).compute().set_index("id")
+    flat = df.reset_index().set_index("id")
+    assert_neutralized(got, flat, flat["era"])
+    fnc = nkd.feature_neutral_corr(ddf, PREDS, FEATURES, "target").compute()
+    assert_same(
+        fnc, nk.feature_neutral_corr(flat[PREDS], flat[FEATURES], flat["target"], eras=flat["era"])
+    )
+
+
 def test_parquet_written_by_era_declared_whole(client, tmp_path):
     df = tournament(seed=3)
     for label, part in df.groupby("era"):
@@ -347,31 +360,6 @@ def test_kernel_threads_are_the_workers(client):
     assert nkd._kernel_threads(None) == 1  # outside a worker: one thread per task
 
 
-def test_worker_killed_mid_run(client):
-    df = tournament(n_eras=16, seed=12)
-    ddf = dd.from_pandas(df, npartitions=16, sort=False)
-
-    def slow(part):  # nested, so cloudpickle ships it by value to the workers
-        time.sleep(0.15)
-        return part
-
-    out = nkd.neutralize(ddf.map_partitions(slow, meta=ddf._meta), PREDS, FEATURES)
-    future = client.compute(out)
-    pids = client.run(os.getpid)
-    deadline = time.monotonic() + 20
-    while (
-        not any(ts["startstops"] for ts in client.get_task_stream()) and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
-    time.sleep(0.4)  # some tasks done, others running or waiting
-    assert not future.done()
-    victim = sorted(pids)[0]
-    os.kill(pids[victim], signal.SIGKILL)
-    got = future.result(timeout=120)
-    assert_neutralized(got, df, df["era"])
-    client.wait_for_workers(2, timeout=60)
-
-
 # ------------------------------------------------------------------ command line
 
 
@@ -426,3 +414,29 @@ def test_cli_report_on_a_running_scheduler(client, tmp_path, capsys):
     bad = main(["report", "--data", str(tmp_path / "nope"), "--scheduler", address])
     assert bad == 2
     assert "nope" in capsys.readouterr().err
+
+
+# last: the nanny is still restarting the killed worker when the module ends
+def test_worker_killed_mid_run(client):
+    df = tournament(n_eras=12, seed=12)
+    ddf = dd.from_pandas(df, npartitions=12, sort=False)
+
+    def slow(part):  # nested, so cloudpickle ships it by value to the workers
+        time.sleep(0.1)
+        return part
+
+    out = nkd.neutralize(ddf.map_partitions(slow, meta=ddf._meta), PREDS, FEATURES)
+    future = client.compute(out)
+    pids = client.run(os.getpid)
+
+    def in_memory(dask_scheduler):
+        return sum(ts.state == "memory" for ts in dask_scheduler.tasks.values())
+
+    deadline = time.monotonic() + 30
+    while client.run_on_scheduler(in_memory) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until some tasks are done, so their results are lost too
+    assert not future.done()
+    victim = sorted(pids)[0]
+    os.kill(pids[victim], signal.SIGKILL)
+    got = future.result(timeout=120)
+    assert_neutralized(got, df, df["era"])

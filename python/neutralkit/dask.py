@@ -20,7 +20,8 @@ short). Each partition then calls the compiled kernels once for all of its eras.
   columns), ready for ``.to_parquet()``. After a shuffle its partitions hold whole eras,
   not the input's row order.
 * :func:`numerai_corr`, :func:`correlation_contribution`, :func:`mmc`,
-  :func:`feature_exposure`, :func:`feature_neutral_corr` give a :class:`Lazy` whose
+  :func:`feature_exposure`, :func:`feature_neutral_corr`, :func:`alpha` and
+  :func:`meta_portfolio_contribution` give a :class:`Lazy` whose
   ``.compute()`` equals the in-process function called with ``eras=`` on the whole frame
   (a DataFrame indexed by the sorted era labels). :func:`compute` computes several of
   them in one pass: one read and at most one shuffle for all scores of the same frame.
@@ -91,7 +92,7 @@ __all__ = [
 # ------------------------------------------------------------------ client-side checks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Source:
     """A dask frame, where its era labels are, and whether its eras are whole already."""
 
@@ -355,7 +356,7 @@ class _Task:
     n_threads: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lazy:
     """A per-era result not yet computed (one table indexed by era label).
 
