@@ -427,3 +427,30 @@ def test_feature_neutral_target_omit_like_neutralize():
     )
     close(got, slow)
     assert got["t1"].isna().sum() == 2 and got["t2"].notna().all()
+
+
+@pytest.mark.parametrize(
+    "score",
+    [
+        lambda p, f, t, e, **kw: nk.feature_neutral_corr(p, f, t, eras=e, **kw),
+        lambda p, f, t, e, **kw: nk.feature_neutral_corr(p, f, t, eras=e, preset="legacy", **kw),
+        lambda p, f, t, e, **kw: nk.neutral_correlation(p, f, t, eras=e, **kw),
+    ],
+    ids=["fnc", "fnc-legacy", "neutral_correlation"],
+)
+def test_feature_neutral_scores_omit_each_column_on_its_own_rows(score):
+    preds, target = PREDS.copy(), TARGET.copy()
+    preds.iloc[[0, 3, 8], 0] = np.nan
+    target.iloc[[5]] = np.nan
+    with pytest.raises(ValueError, match="preds: contains 3 NaN"):
+        score(preds, FEATURES, target, ERAS)
+    got = score(preds, FEATURES, target, ERAS, nan_policy="omit")
+    for col in preds.columns:
+        ok = preds[col].notna() & target.notna()
+        alone = score(preds.loc[ok, col], FEATURES[ok], target[ok], ERAS[ok])
+        close(got[col], np.ravel(alone), rtol=1e-12)
+    close(
+        score(PREDS, FEATURES, TARGET, ERAS, nan_policy="omit"),
+        score(PREDS, FEATURES, TARGET, ERAS),
+        rtol=0,
+    )

@@ -36,7 +36,7 @@ from ._validate import (
     vector,
 )
 from .neutralization import _neutralize_eras, _neutralize_omit, _results
-from .scoring import _CENTER_POWER, _rank_corr_kernel
+from .scoring import _CENTER_POWER, _rank_corr_kernel, _score
 
 __all__ = [
     "feature_correlations",
@@ -255,6 +255,7 @@ def feature_neutral_corr(
     eras: Any = None,
     preset: str = "official",
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Feature-neutral correlation (FNC), per era.
 
@@ -291,12 +292,18 @@ def feature_neutral_corr(
     features : array-like or DataFrame, shape (n, k)
         Any supported dtype (int8 read in place, one era block at a time).
     target : array-like or Series, shape (n,)
-        Finite (NaN raises).
+        NaN as ``nan_policy`` says.
     eras : array-like or Series, optional
-        One label per row; every era needs at least 2 rows.
+        One label per row; every era needs at least 2 rows (under "raise").
     preset : {"official", "legacy"}
     n_threads : int, optional
         1 to 1024 (default: all cores).
+    nan_policy : {"raise", "omit"}
+        ``"raise"`` (default): NaN in ``preds`` or ``target`` raises ValueError.
+        ``"omit"``: each prediction column is scored on its own rows where it and the
+        target have values, exactly as if scored alone on those rows (ranked,
+        neutralized and correlated there; NaN for a column-era left with fewer than 2
+        rows). ``features`` must be finite either way.
 
     Rows of ``features``, ``target`` and a Series of ``eras`` meet a pandas ``preds``
     by index label: the same labels in another order are aligned to ``preds``; labels
@@ -319,33 +326,64 @@ def feature_neutral_corr(
         Non-numeric input.
     """
     preset = _check_preset(preset)
-    p_lab, p_values, x, t, er, threads = _neutral_setup(
-        preds, features, "features", target, eras, n_threads
+    p_lab, x, t, er, policy, threads = _neutral_setup(
+        preds, features, "features", target, eras, n_threads, nan_policy
     )
-    if preset == "official":
-        g = _core.rank_columns(p_values, er.order, er.offsets, 0, True, 1.0, threads)
-        r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
-        kernel = _rank_corr_kernel(0, True, 1.5, _CENTER_POWER, 1.5, 0)
-        out = kernel(r, [t], None, er, threads)
-    else:
-        g = _core.rank_columns(p_values, er.order, er.offsets, 1, True, 1.0, threads)
-        r = _neutralize_eras(x, g, er, [1.0], intercept=False, n_threads=threads)[0]
-        u = _core.rank_columns(r, er.order, er.offsets, 1, False, 1.0, threads)
-        out = _core.pearson_columns(u, t, er.order, er.offsets, False, threads)
+    out = _score(_fnc_kernel(preset), p_lab, [t], x, er, policy, threads)
     return _per_column(p_lab, out, er.labels, eras)
 
 
+def _fnc_kernel(preset: str) -> Any:
+    """kernel(preds, [target], features, eras, n_threads) -> (n_eras x m), as _score runs
+    it (on all rows, or under "omit" on each column's own rows)."""
+    corr = _rank_corr_kernel(0, True, 1.5, _CENTER_POWER, 1.5, 0)
+
+    def kernel(values, vectors, x, er, threads):
+        t = vectors[0]
+        if preset == "official":
+            g = _core.rank_columns(values, er.order, er.offsets, 0, True, 1.0, threads)
+            r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
+            return corr(r, [t], None, er, threads)
+        g = _core.rank_columns(values, er.order, er.offsets, 1, True, 1.0, threads)
+        r = _neutralize_eras(x, g, er, [1.0], intercept=False, n_threads=threads)[0]
+        u = _core.rank_columns(r, er.order, er.offsets, 1, False, 1.0, threads)
+        return _core.pearson_columns(u, t, er.order, er.offsets, False, threads)
+
+    return kernel
+
+
+def _neutral_correlation_kernel(values, vectors, x, er, threads):
+    g = _core.rank_columns(values, er.order, er.offsets, 0, True, 1.0, threads)
+    r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
+    return _core.pearson_columns(r, vectors[0], er.order, er.offsets, False, threads)
+
+
 def _neutral_setup(
-    preds: Any, features: Any, features_name: str, target: Any, eras: Any, n_threads: Any
-) -> tuple[Labeled, np.ndarray, np.ndarray, np.ndarray, Eras, int]:
+    preds: Any,
+    features: Any,
+    features_name: str,
+    target: Any,
+    eras: Any,
+    n_threads: Any,
+    nan_policy: Any,
+) -> tuple[Labeled, np.ndarray, np.ndarray, Eras, str, int]:
     """Validated once: preds, then features, target and eras aligned to preds."""
+    policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
-    p_lab, p_values = _numeric(preds, "preds")
+    p_lab = labeled(preds, "preds")
     f_lab = _features(features, p_lab, features_name)
-    t = _target(target, p_lab)
+    t = vector(target, "target", p_lab, "preds")
     er = eras_of(eras, p_lab.n_rows, index=p_lab.index)
-    er.check_min_size(2, "this score")
-    return p_lab, p_values, as_kernel_matrix(f_lab.values), t, er, threads
+    if policy == "raise":
+        check_finite(p_lab, "preds")
+        bad = int(np.count_nonzero(~np.isfinite(t)))
+        if bad:
+            raise ValueError(f"target: contains {bad} NaN or infinite value(s)")
+        er.check_min_size(2, "this score")
+    else:
+        check_no_inf(p_lab.values, "preds")
+        check_no_inf(t, "target")
+    return p_lab, as_kernel_matrix(f_lab.values), t, er, policy, threads
 
 
 def neutral_correlation(
@@ -355,6 +393,7 @@ def neutral_correlation(
     *,
     eras: Any = None,
     n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Neutral correlation (official numerai-tools ``neutral_correlation``), per era.
 
@@ -363,17 +402,15 @@ def neutral_correlation(
 
     Parameters
     ----------
-    preds, target, eras, n_threads
+    preds, target, eras, n_threads, nan_policy
         As :func:`feature_neutral_corr`.
     neutralizers : array-like or DataFrame, shape (n, k)
         Aligned to ``preds`` as ``features`` is in :func:`feature_neutral_corr`.
     """
-    p_lab, p_values, x, t, er, threads = _neutral_setup(
-        preds, neutralizers, "neutralizers", target, eras, n_threads
+    p_lab, x, t, er, policy, threads = _neutral_setup(
+        preds, neutralizers, "neutralizers", target, eras, n_threads, nan_policy
     )
-    g = _core.rank_columns(p_values, er.order, er.offsets, 0, True, 1.0, threads)
-    r = _neutralize_eras(x, g, er, [1.0], n_threads=threads)[0]
-    out = _core.pearson_columns(r, t, er.order, er.offsets, False, threads)
+    out = _score(_neutral_correlation_kernel, p_lab, [t], x, er, policy, threads)
     return _per_column(p_lab, out, er.labels, eras)
 
 
