@@ -439,3 +439,22 @@ def test_eras_dict_is_refused():
     d = make_data()
     with pytest.raises(TypeError, match="eras: a dict is not accepted"):
         nk.numerai_corr(d["preds"], d["target"], eras=d["eras"].to_dict())
+
+
+@settings(max_examples=40)
+@given(
+    case=st.sampled_from(CASES),
+    index_kind=st.sampled_from(INDEX_KINDS),
+    data=st.data(),
+)
+def test_any_case_any_permutation(case: Case, index_kind: str, data: st.DataObject):
+    """Property form of the shuffled-labels test: a drawn function, drawn permutations."""
+    d = make_data(index_kind, seed=5)
+    expected = case.call(d)
+    shuffled = {**d}
+    for key in case.others:
+        shuffled[key] = d[key].iloc[data.draw(permutations(N), label=key)]
+    result = case.call(shuffled)
+    if case.keeps_own_order:
+        result = _in_order_of(result, d[case.keeps_own_order].index)
+    assert_same(result, expected)
