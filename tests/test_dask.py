@@ -269,6 +269,10 @@ def test_nan_is_reported_from_the_task(client):
     ddf = dd.from_pandas(df, npartitions=3, sort=False)
     with pytest.raises(ValueError, match=r"columns: contains 1 NaN.*'p1'"):
         nkd.neutralize(ddf, PREDS, FEATURES).compute()
+    got = nkd.neutralize(ddf, PREDS, FEATURES, nan_policy="omit").compute().loc[df.index]
+    expected = nk.neutralize(df[PREDS], df[FEATURES], eras=df["era"], nan_policy="omit")
+    assert got["p1"].isna().sum() == 1
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), **TOL)  # NaN == NaN
 
 
 def _poisoned(ddf):

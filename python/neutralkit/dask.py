@@ -68,10 +68,19 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'neutralkit.dask needs dask and distributed: pip install "neutralkit[dask]"'
     ) from exc
 
-from . import _core, diagnostics, scoring
+from . import diagnostics, scoring
 from . import metamodel as _metamodel
 from . import neutralization as _neutralization
-from ._validate import as_kernel_matrix, eras_of, n_threads_of, nan_policy_of, proportions_of
+from ._validate import (
+    as_float64,
+    as_kernel_matrix,
+    check_finite,
+    eras_of,
+    labeled,
+    n_threads_of,
+    nan_policy_of,
+    proportions_of,
+)
 
 __all__ = [
     "Lazy",
@@ -226,6 +235,7 @@ def _neutralize_partition(
     method: int,
     keep: list[Any],
     out_columns: list[Any],
+    nan_policy: str,
     n_threads: int | None,
 ) -> pd.DataFrame:
     out = pd.DataFrame(
@@ -235,22 +245,23 @@ def _neutralize_partition(
         # The options were validated on the client; what runs here are the checks that
         # need the data (NaN/inf, dtypes as read, era labels), then one kernel call for
         # every era of the partition.
-        y_lab, y_values = _neutralization._targets(part[columns], "columns")
+        y_lab = labeled(part[columns], "columns")
+        y_values = as_float64(y_lab.values)
+        if nan_policy == "raise":
+            check_finite(y_lab, "columns", y_values)
         x_lab = _neutralization._exposures(part[features], y_lab.n_rows, "features")
-        er = eras_of(_era_labels(part, era, era_is_index), y_lab.n_rows, "era")
-        values, _paths = _core.neutralize(
-            as_kernel_matrix(x_lab.values),
-            y_values,
-            er.order,
-            er.offsets,
-            props,
-            intercept,
-            standardize,
-            method,
-            _neutralization._RCOND,
-            _neutralization._MIN_PIVOT,
-            _kernel_threads(n_threads),
-        )
+        er = eras_of(_era_labels(part, era, era_is_index).to_numpy(), y_lab.n_rows, "era")
+        options: dict[str, Any] = {
+            "intercept": intercept,
+            "standardize": standardize,
+            "method": method,
+            "n_threads": _kernel_threads(n_threads),
+        }
+        x = as_kernel_matrix(x_lab.values)
+        if nan_policy == "omit" and np.isnan(y_values).any():
+            values = _neutralization._neutralize_omit(x, y_values, er, props, **options)
+        else:
+            values = _neutralization._neutralize_eras(x, y_values, er, props, **options)
         out[:] = np.hstack(list(values))
     for c in reversed(keep):
         out.insert(0, c, part[c])
@@ -268,6 +279,7 @@ def neutralize(
     standardize: bool = False,
     method: str = "auto",
     keep: Sequence[Any] = (),
+    nan_policy: str = "raise",
     eras_whole: bool | None = None,
     n_threads: int | None = None,
 ) -> Any:
@@ -292,6 +304,9 @@ def neutralize(
     keep : list of column names
         Columns copied to the output unchanged, first (e.g. the era column, so that the
         written dataset keeps it).
+    nan_policy : {"raise", "omit"}
+        As in :func:`neutralkit.neutralize`: NaN in ``columns`` raises (on ``.compute()``,
+        from the task that meets it), or each column is neutralized on its own rows.
     eras_whole : bool, optional
         ``None`` (default): eras are whole per partition when ``era`` is the index with
         known divisions; otherwise the rows are shuffled by era. ``True`` declares every
@@ -338,6 +353,7 @@ def neutralize(
         method=method_code,
         keep=keep_cols,
         out_columns=out_columns,
+        nan_policy=nan_policy_of(nan_policy),
         n_threads=threads,
     )
     return frame.map_partitions(run, meta=meta)
