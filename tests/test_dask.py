@@ -418,6 +418,14 @@ def test_cli_report_on_a_running_scheduler(client, tmp_path, capsys):
     bad = main(["report", "--data", str(tmp_path / "nope"), "--scheduler", address])
     assert bad == 2
     assert "nope" in capsys.readouterr().err
+    args = ["neutralize", "--data", str(tmp_path / "data"), "--features", "feature_*"]
+    bad = main([*args, "--cols", "p0", "--scheduler", "local:0", "--out", str(tmp_path / "o")])
+    assert bad == 2
+    assert "--scheduler: expected local or local:N" in capsys.readouterr().err
+    bad = main([*args, "--cols", "nope", "--scheduler", address, "--out", str(tmp_path / "o")])
+    assert bad == 2
+    assert "'nope' not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 # last: the nanny is still restarting the killed worker when the module ends
