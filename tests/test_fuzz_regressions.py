@@ -253,3 +253,15 @@ def test_feature_correlations_of_predictions_near_float_max():
     np.testing.assert_allclose(
         nk.feature_correlations(p, X), nk.feature_correlations(exact, X), rtol=1e-12, atol=1e-12
     )
+
+
+def test_summary_of_scores_near_1e200():
+    """fuzz_api: per-era scores near 1e200 overflowed in the squares ("overflow encountered
+    in square"): std inf, sharpe 0 and autocorr NaN instead of the unit-scale values."""
+    unit = np.array([1.0, -1.0, 3.0, 2.0, -0.5])
+    scale = 2.0**665  # ~1e200, exact: mean, std, drawdown scale; the ratios do not
+    big, small = nk.summary(unit * scale), nk.summary(unit)
+    for stat in ("mean", "std", "max_drawdown"):
+        assert big[stat] == pytest.approx(small[stat] * scale, rel=1e-12), stat
+    for stat in ("sharpe", "sortino", "hit_rate", "autocorr", "smart_sharpe"):
+        assert big[stat] == pytest.approx(small[stat], rel=1e-12), stat
