@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace neutralkit {
@@ -59,7 +60,13 @@ void rank_code_lines(const StridedMatrix<T>& x, const EraIndex& eras, RankMethod
         }
         for (Index c = 0; c < width; ++c) {
             const double* values = tile + c * n;
-            scratch.sort.sort(n, [&](Index i) { return values[i]; });
+            if constexpr (std::is_integral<T>::value && sizeof(T) == 8) {
+                // 64-bit integers past 2^53 are ranked exactly, from the input itself
+                detail::sort_column<T>(scratch.sort, n,
+                                       [&](Index i) { return x(era_rows[i], j0 + c); });
+            } else {
+                scratch.sort.sort(n, [&](Index i) { return values[i]; });
+            }
             C* line = codes_t + (j0 + c) * rows;
             scratch.sort.for_each_code(method, [&](Index, std::uint32_t pos, std::int64_t code) {
                 line[era_rows[pos]] = static_cast<C>(code);

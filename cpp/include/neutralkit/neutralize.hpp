@@ -62,7 +62,19 @@ struct EraSolver {
     bool approximate = false;  // float32 Gram factor: iterate the residual to convergence
     Index rows = 0;
     std::vector<Index> kept;
-    Eigen::VectorXd mean;   // column means of the kept columns (zeros without intercept)
+    // A kept column c enters the solvers as ldexp(x - origin[c], exponent[c]) - mean[c]:
+    //  * origin (int64 exposures with an intercept only; empty otherwise): the column's
+    //    minimum, subtracted in integer arithmetic, so values past 2^53 (nanosecond
+    //    timestamps) are centred exactly instead of after rounding to float64;
+    //  * exponent (empty unless some column needs it): a power-of-two scale for columns
+    //    whose magnitude lies outside [2^-60, 2^60], so that 1e200, 1e-200 or
+    //    denormal columns neither overflow nor underflow in the Gram matrix (exact: it
+    //    only moves the binary exponent). Other columns get exponent 0;
+    //  * mean: the column mean in those units (zeros without intercept).
+    // Scaling a column does not change the space it spans, hence not the residual.
+    std::vector<std::int64_t> origin;
+    std::vector<int> exponent;
+    Eigen::VectorXd mean;
     Eigen::VectorXd scale;  // 1 / norm of each centred kept column
     Eigen::LLT<Eigen::MatrixXd> llt;
     Eigen::HouseholderQR<Eigen::MatrixXd> householder;
@@ -75,9 +87,20 @@ template <class T>
 constexpr bool is_integer_v = std::is_integral<T>::value;
 
 // Column statistics of one era block, for choosing kept columns and centring.
+#if defined(__SIZEOF_INT128__)
+using Int128 = __int128;
+#else
+using Int128 = long double;  // 64-bit mantissa on x87: exact for realistic era sums
+#endif
+
+// Accumulator of exact integer column sums.
+template <class T>
+using WideSum = std::conditional_t<(sizeof(T) >= 8), Int128, std::int64_t>;
+
 template <class T>
 struct ColumnStats {
     std::vector<double> sum;
+    std::vector<double> mean_from_lo;  // integers: mean(x - lo), from the exact sum
     std::vector<T> lo, hi;
     double max_abs = 0.0;
     // The data are integers on a grid of step 1/grid (grid 1: integers, grid 4: quarters,
@@ -93,9 +116,10 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
     s.lo.assign(static_cast<std::size_t>(k), std::numeric_limits<T>::max());
     s.hi.assign(static_cast<std::size_t>(k), std::numeric_limits<T>::lowest());
     if constexpr (is_integer_v<T>) {
-        // Integer sums are exact in int64, so means and the centred Gram matrix are too.
-        std::vector<std::int64_t> isum(static_cast<std::size_t>(k), 0);
-        std::int64_t* sum = isum.data();
+        // Integer sums are exact (in int64, or 128 bits for int64 data, whose era sums
+        // pass 2^63 easily), so means and the centred Gram matrix are too.
+        std::vector<WideSum<T>> isum(static_cast<std::size_t>(k), 0);
+        WideSum<T>* sum = isum.data();
         T* lo = s.lo.data();
         T* hi = s.hi.data();
         for (Index i = 0; i < n; ++i) {
@@ -116,8 +140,12 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
                 }
             }
         }
+        s.mean_from_lo.assign(static_cast<std::size_t>(k), 0.0);
         for (Index j = 0; j < k; ++j) {
             s.sum[j] = static_cast<double>(isum[j]);
+            // sum(x - lo) / n, exact until the last rounding
+            const WideSum<T> above = isum[j] - static_cast<WideSum<T>>(n) * s.lo[j];
+            s.mean_from_lo[j] = static_cast<double>(above) / static_cast<double>(n);
             s.max_abs = std::max({s.max_abs, std::abs(static_cast<double>(s.lo[j])),
                                   std::abs(static_cast<double>(s.hi[j]))});
         }
@@ -159,13 +187,40 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
 // fits in cache, so no n x k float64 copy of an era is ever made on the fast path.
 constexpr Index kChunkRows = 256;
 
-// dst = rows [i0, i0 + rows) of era e, kept columns only, minus `mean` (if given).
+// One value of kept column c in the solver's units (see EraSolver), before the mean.
+template <class T>
+double solver_units(const EraSolver& s, T v, Index c) {
+    double d;
+    if constexpr (is_integer_v<T>) {
+        // v >= origin: the difference fits uint64 whatever the values
+        d = s.origin.empty() ? static_cast<double>(v)
+                             : static_cast<double>(static_cast<std::uint64_t>(v) -
+                                                   static_cast<std::uint64_t>(s.origin[c]));
+    } else {
+        d = static_cast<double>(v);
+    }
+    return s.exponent.empty() ? d : std::ldexp(d, s.exponent[c]);
+}
+
+// dst = rows [i0, i0 + rows) of era e, kept columns only; centred (in the solver's
+// units) when `centre` is given, raw otherwise.
 template <class T, class S>
 void load_chunk(const StridedMatrix<T>& x, const EraIndex& eras, Index e, Index i0, Index rows,
-                const std::vector<Index>& kept, const Eigen::VectorXd* mean,
+                const std::vector<Index>& kept, const EraSolver* centre,
                 Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& dst) {
     const Index kk = static_cast<Index>(kept.size());
     dst.resize(rows, kk);
+    if (centre && (!centre->origin.empty() || !centre->exponent.empty())) {
+        // rare: int64 with an intercept, or columns far from 1 in magnitude
+        for (Index i = 0; i < rows; ++i) {
+            const Index r = eras.row(e, i0 + i);
+            for (Index c = 0; c < kk; ++c)
+                dst(i, c) =
+                    static_cast<S>(solver_units(*centre, x(r, kept[c]), c) - centre->mean[c]);
+        }
+        return;
+    }
+    const Eigen::VectorXd* mean = centre ? &centre->mean : nullptr;
     const bool contiguous = x.col_stride == 1 && kk == x.cols;
     for (Index i = 0; i < rows; ++i) {
         const Index r = eras.row(e, i0 + i);
@@ -186,7 +241,7 @@ void load_chunk(const StridedMatrix<T>& x, const EraIndex& eras, Index e, Index 
 template <class T>
 void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
                     const EraSolver& solver, RowMatrixXd& xd) {
-    load_chunk(x, eras, e, 0, eras.size(e), solver.kept, &solver.mean, xd);
+    load_chunk(x, eras, e, 0, eras.size(e), solver.kept, &solver, xd);
 }
 
 // The era's kept columns, shifted by `shift`, as feature-major bytes. Rows are taken in
@@ -287,7 +342,7 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(kk, kk);
     RowMatrixXd chunk;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
-        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver.mean, chunk);
+        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver, chunk);
         g.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
     }
     return g.selfadjointView<Eigen::Lower>().toDenseMatrix();
@@ -302,13 +357,13 @@ Eigen::MatrixXd float_centred_gram(const StridedMatrix<T>& x, const EraIndex& er
     Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
     RowMatrixXf chunk;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
-        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver.mean, chunk);
+        load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver, chunk);
         gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
     }
     return gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
 }
 
-// Relative size below which a residual's standard deviation counts as zero.
+// Relative size (of the centred Y column's norm) below which a residual counts as zero.
 constexpr double kNoSpread = 1e-10;
 
 template <class Col>
@@ -331,7 +386,7 @@ void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex
     RowMatrixXd chunk;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
         const Index rows = std::min(kChunkRows, n - i0);
-        load_chunk(x, eras, e, i0, rows, s.kept, &s.mean, chunk);
+        load_chunk(x, eras, e, i0, rows, s.kept, &s, chunk);
         rhs.noalias() += chunk.transpose() * resid.middleRows(i0, rows);
     }
     rhs = s.scale.asDiagonal() * rhs;
@@ -339,8 +394,63 @@ void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex
     rhs = s.scale.asDiagonal() * rhs;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
         const Index rows = std::min(kChunkRows, n - i0);
-        load_chunk(x, eras, e, i0, rows, s.kept, &s.mean, chunk);
+        load_chunk(x, eras, e, i0, rows, s.kept, &s, chunk);
         resid.middleRows(i0, rows).noalias() -= chunk * rhs;
+    }
+}
+
+// Chooses the units of each kept column (EraSolver: origin, exponent) and its mean in
+// them. The common case (no int64, every column within [2^-60, 2^60]) leaves origin
+// and exponent empty and takes the means from the column sums already made.
+template <class T>
+void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+               const ColumnStats<T>& stats, bool intercept, EraSolver& s) {
+    const Index n = eras.size(e), kk = static_cast<Index>(s.kept.size());
+    const double nn = static_cast<double>(n);
+    s.mean = Eigen::VectorXd::Zero(kk);
+    constexpr bool wide_integers = is_integer_v<T> && sizeof(T) >= 8;
+    if (wide_integers && intercept) {
+        s.origin.resize(static_cast<std::size_t>(kk));
+        for (Index c = 0; c < kk; ++c) s.origin[c] = static_cast<std::int64_t>(stats.lo[s.kept[c]]);
+    }
+    constexpr double kLow = 0x1p-60, kHigh = 0x1p60;
+    std::vector<int> exponent(static_cast<std::size_t>(kk), 0);
+    bool scaled = false;
+    for (Index c = 0; c < kk; ++c) {
+        const Index j = s.kept[c];
+        double magnitude;
+        if (!s.origin.empty()) {  // the range hi - lo, exact in uint64
+            magnitude = static_cast<double>(static_cast<std::uint64_t>(stats.hi[j]) -
+                                            static_cast<std::uint64_t>(stats.lo[j]));
+        } else {
+            magnitude = std::max(std::abs(static_cast<double>(stats.lo[j])),
+                                 std::abs(static_cast<double>(stats.hi[j])));
+        }
+        if (magnitude > 0.0 && !(magnitude >= kLow && magnitude <= kHigh)) {
+            exponent[c] = -std::ilogb(magnitude);
+            scaled = true;
+        }
+    }
+    if (scaled) s.exponent = std::move(exponent);
+    if (!intercept) return;
+    if (s.exponent.empty()) {
+        for (Index c = 0; c < kk; ++c) {
+            const Index j = s.kept[c];
+            s.mean[c] = s.origin.empty() ? stats.sum[j] / nn : stats.mean_from_lo[j];
+        }
+        return;
+    }
+    // Scaled columns: the sums are taken again in the new units (the first ones may
+    // have overflowed); a rare path, so one plain pass over the era.
+    for (Index c = 0; c < kk; ++c) {
+        const Index j = s.kept[c];
+        if (s.exponent[c] == 0) {
+            s.mean[c] = s.origin.empty() ? stats.sum[j] / nn : stats.mean_from_lo[j];
+            continue;
+        }
+        double sum = 0.0;
+        for (Index i = 0; i < n; ++i) sum += solver_units(s, x(eras.row(e, i), j), c);
+        s.mean[c] = sum / nn;
     }
 }
 
@@ -360,9 +470,7 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
         if (opt.intercept ? !constant : !zero) s.kept.push_back(j);
     }
     const Index kk = static_cast<Index>(s.kept.size());
-    s.mean = Eigen::VectorXd::Zero(kk);
-    if (opt.intercept)
-        for (Index c = 0; c < kk; ++c) s.mean[c] = stats.sum[s.kept[c]] / static_cast<double>(n);
+    detail::set_units(x, eras, e, stats, opt.intercept, s);
     if (kk == 0) {
         s.path = EraPath::NoExposure;
         return s;
@@ -481,6 +589,16 @@ void residualize(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& 
 
 // Residuals for one era, written to out[p][row][col] for each proportion p
 // (out is P x n_total x m, C order).
+//
+// Numerical conventions (the reference twin follows them too):
+//  * a Y column whose magnitude in the era lies outside [2^-60, 2^60] is scaled by a
+//    power of two first (exact) and the result scaled back, so 1e300 or 1e-300
+//    predictions neither overflow nor underflow;
+//  * a residual column whose norm is at most kNoSpread (1e-10) times the norm of the
+//    centred Y column is numerically zero (Y lies in the span of the exposures, e.g.
+//    k + 1 >= n): it is returned as exactly 0, not as rounding noise;
+//  * with standardize, a column with no spread left (a zero residual at proportion 1,
+//    or, with an intercept, Y constant in the era) becomes 0 instead of 0/0.
 template <class T>
 void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatrix<double>& y,
                const EraIndex& eras, Index e, const std::vector<double>& proportions,
@@ -489,35 +607,58 @@ void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatri
     RowMatrixXd yd(n, m);
     for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < m; ++j) yd(i, j) = y(eras.row(e, i), j);
+    std::vector<int> y_exponent(static_cast<std::size_t>(m), 0);
+    std::vector<char> y_constant(static_cast<std::size_t>(m), 0);
+    for (Index j = 0; j < m; ++j) {
+        auto col = yd.col(j);
+        const double lo = col.minCoeff(), hi = col.maxCoeff();
+        y_constant[static_cast<std::size_t>(j)] = lo == hi;
+        const double magnitude = std::max(std::abs(lo), std::abs(hi));
+        if (magnitude > 0.0 && !(magnitude >= 0x1p-60 && magnitude <= 0x1p60)) {
+            const int ex = -std::ilogb(magnitude);
+            y_exponent[static_cast<std::size_t>(j)] = ex;
+            for (Index i = 0; i < n; ++i) col[i] = std::ldexp(col[i], ex);
+        }
+    }
 
     // resid = the part of Y orthogonal to [X, 1]. A Y column constant in the era is
     // made exactly zero (its centred values would otherwise carry rounding noise).
     RowMatrixXd resid = yd;
     if (opt.intercept) {
         for (Index j = 0; j < m; ++j) {
-            const auto col = yd.col(j);
-            if (col.minCoeff() == col.maxCoeff()) {
+            if (y_constant[static_cast<std::size_t>(j)]) {
                 resid.col(j).setZero();
             } else {
-                resid.col(j).array() -= col.mean();
+                resid.col(j).array() -= yd.col(j).mean();
             }
         }
     }
+    const Eigen::RowVectorXd y_norm = resid.colwise().norm();
     residualize(s, x, eras, e, opt, resid);
+    std::vector<char> zero(static_cast<std::size_t>(m), 0);
+    for (Index j = 0; j < m; ++j) {
+        if (resid.col(j).norm() <= detail::kNoSpread * y_norm[j]) {
+            resid.col(j).setZero();
+            zero[static_cast<std::size_t>(j)] = 1;
+        }
+    }
 
     for (std::size_t p = 0; p < proportions.size(); ++p) {
         const double prop = proportions[p];
         RowMatrixXd res = (prop == 1.0) ? resid : RowMatrixXd((1.0 - prop) * yd + prop * resid);
-        if (opt.standardize) {
-            for (Index j = 0; j < m; ++j) {
-                auto col = res.col(j);
-                const double sd = detail::sample_std(col);
-                // No spread left in the era (constant predictions, or a residual that is
-                // zero up to rounding, e.g. k + 1 >= n): 0, not amplified rounding noise.
-                if (sd > detail::kNoSpread * detail::sample_std(yd.col(j)))
+        for (Index j = 0; j < m; ++j) {
+            auto col = res.col(j);
+            const auto sj = static_cast<std::size_t>(j);
+            if (opt.standardize) {
+                const bool flat = opt.intercept && y_constant[sj];  // in the intercept's span
+                const bool no_spread = flat || (zero[sj] && prop == 1.0);
+                const double sd = no_spread ? 0.0 : detail::sample_std(col);
+                if (sd > 0.0)
                     col /= sd;
                 else
                     col.setZero();
+            } else if (y_exponent[sj] != 0) {
+                for (Index i = 0; i < n; ++i) col[i] = std::ldexp(col[i], -y_exponent[sj]);
             }
         }
         double* base = out + static_cast<Index>(p) * n_total * m;

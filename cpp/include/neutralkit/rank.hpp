@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace neutralkit {
@@ -165,6 +166,7 @@ public:
         }
         lowest = std::min(lowest, lowest2);
         highest = std::max(highest, highest2);
+        integers_ = false;
         Index c = n;
         if (has_nan) c = gather_with_nan(n, get, lowest, highest);
         count_ = c;
@@ -174,10 +176,30 @@ public:
         return c;
     }
 
+    // Sorts 64-bit integers get(0) .. get(n - 1) exactly (no NaN): values past 2^53,
+    // which float64 would round into false ties, keep their order and distinctness.
+    // A plain comparison sort: only columns with such values come here.
+    template <class Get>
+    Index sort_integers(Index n, Get&& get) {
+        integers_ = true;
+        dense_ = true;
+        count_ = n;
+        ints_.resize(static_cast<std::size_t>(n));
+        perm_.resize(static_cast<std::size_t>(n));
+        for (Index i = 0; i < n; ++i) {
+            ints_[static_cast<std::size_t>(i)] = get(i);
+            perm_[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(i);
+        }
+        std::stable_sort(perm_.begin(), perm_.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return ints_[a] < ints_[b]; });
+        return n;
+    }
+
     Index count() const { return count_; }
 
     // Era position of the i-th smallest value.
     std::uint32_t position(Index i) const {
+        if (integers_) return perm_[static_cast<std::size_t>(i)];
         const std::uint32_t k = narrow_ ? entry(narrow_words_, i) : entry(wide_words_, i);
         return dense_ ? k : pos_[k];
     }
@@ -186,7 +208,9 @@ public:
     // average rank, or the order of the rows for RankMethod::First).
     template <class F>
     void for_each_code(RankMethod method, F&& f) const {
-        if (narrow_)
+        if (integers_)
+            integer_codes(method, f);
+        else if (narrow_)
             codes(narrow_words_, method, f);
         else
             codes(wide_words_, method, f);
@@ -229,6 +253,23 @@ private:
     template <class W>
     double value(const std::vector<W>& words, Index i) const {
         return values_[entry(words, i)];
+    }
+
+    template <class F>
+    void integer_codes(RankMethod method, F&& f) const {
+        const Index c = count_;
+        if (method == RankMethod::First) {
+            for (Index i = 0; i < c; ++i) f(i, perm_[static_cast<std::size_t>(i)], 2 * i + 1);
+            return;
+        }
+        Index a = 0;
+        while (a < c) {
+            Index b = a + 1;
+            const std::int64_t v = ints_[perm_[static_cast<std::size_t>(a)]];
+            while (b < c && ints_[perm_[static_cast<std::size_t>(b)]] == v) ++b;
+            for (Index i = a; i < b; ++i) f(i, perm_[static_cast<std::size_t>(i)], a + b);
+            a = b;
+        }
     }
 
     template <class W, class F>
@@ -360,11 +401,33 @@ private:
     std::vector<std::uint32_t> narrow_words_, narrow_tmp_;
     std::vector<std::uint64_t> wide_words_, wide_tmp_;
     std::vector<std::uint32_t> hist_;
+    std::vector<std::int64_t> ints_;   // sort_integers: the values
+    std::vector<std::uint32_t> perm_;  // sort_integers: positions in sorted order
+    bool integers_ = false;
     Index count_ = 0;
     int bits_ = 1;
     bool narrow_ = false;
     bool dense_ = true;  // no NaN: entry index == era position
 };
+
+// Sorts one era column, get(i) giving its values as T: exactly, as integers, when T is
+// a 64-bit integer type and some |value| passes 2^53 (where float64 rounds); as float64
+// otherwise (exact for every other supported type).
+template <class T, class Get>
+Index sort_column(ColumnSort& sort, Index n, Get&& get) {
+    if constexpr (std::is_integral<T>::value && sizeof(T) == 8) {
+        constexpr T limit = T{1} << 53;
+        bool wide = false;
+        for (Index i = 0; i < n && !wide; ++i) {
+            const T v = get(i);
+            wide = v > limit || v < -limit;
+        }
+        if (wide)
+            return sort.sort_integers(n,
+                                      [&](Index i) { return static_cast<std::int64_t>(get(i)); });
+    }
+    return sort.sort(n, [&](Index i) { return static_cast<double>(get(i)); });
+}
 
 // Per-thread buffers, reused across tasks.
 struct SortScratch {
@@ -416,7 +479,7 @@ void rank_columns(const StridedMatrix<T>& x, const EraIndex& eras, const RankTra
         const Index n = eras.size(e);
         auto& sorted = detail::scratch().sort;
         const Index count =
-            sorted.sort(n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
+            detail::sort_column<T>(sorted, n, [&](Index i) { return x(eras.row(e, i), j); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         if (count < n) {
             for (Index i = 0; i < n; ++i)

@@ -19,31 +19,78 @@ namespace detail {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Pearson correlation (or covariance with ddof=1) of x[0..n) and y[0..n), two-pass.
-// NaN with fewer than 2 values, and for a correlation when either side is constant.
-inline double pearson(const double* x, const double* y, Index n, bool covariance) {
-    if (n < 2) return kNaN;
-    double sx = 0.0, sy = 0.0;
+// Multiplication by 2^e as two exact factors (2^e alone may not be a double).
+struct PowerOfTwo {
+    double first = 1.0, second = 1.0;
+    explicit PowerOfTwo(int e) {
+        const int a = std::max(-1000, std::min(1000, e));
+        first = std::ldexp(1.0, a);
+        second = std::ldexp(1.0, e - a);
+    }
+    double operator()(double v) const { return v * first * second; }
+};
+
+// Centred sums of x[0..n) and y[0..n) (two-pass); with Scaled, each side is first
+// multiplied by a power of two (2^ex, 2^ey: exact).
+struct Moments {
+    double sxy = 0.0, sxx = 0.0, syy = 0.0;
     bool x_const = true, y_const = true;
+};
+
+template <bool Scaled>
+Moments centred_moments(const double* x, const double* y, Index n, int ex = 0, int ey = 0) {
+    const PowerOfTwo fx(ex), fy(ey);
+    auto X = [&](Index i) { return Scaled ? fx(x[i]) : x[i]; };
+    auto Y = [&](Index i) { return Scaled ? fy(y[i]) : y[i]; };
+    Moments m;
+    double sx = 0.0, sy = 0.0;
     for (Index i = 0; i < n; ++i) {
-        sx += x[i];
-        sy += y[i];
-        x_const = x_const && x[i] == x[0];
-        y_const = y_const && y[i] == y[0];
+        sx += X(i);
+        sy += Y(i);
+        m.x_const = m.x_const && x[i] == x[0];
+        m.y_const = m.y_const && y[i] == y[0];
     }
     const double mx = sx / static_cast<double>(n);
     const double my = sy / static_cast<double>(n);
-    double sxy = 0.0, sxx = 0.0, syy = 0.0;
     for (Index i = 0; i < n; ++i) {
-        const double dx = x_const ? 0.0 : x[i] - mx;
-        const double dy = y_const ? 0.0 : y[i] - my;
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
+        const double dx = m.x_const ? 0.0 : X(i) - mx;
+        const double dy = m.y_const ? 0.0 : Y(i) - my;
+        m.sxy += dx * dy;
+        m.sxx += dx * dx;
+        m.syy += dy * dy;
     }
-    if (covariance) return sxy / static_cast<double>(n - 1);
-    if (x_const || y_const || sxx == 0.0 || syy == 0.0) return kNaN;
-    const double r = sxy / (std::sqrt(sxx) * std::sqrt(syy));
+    return m;
+}
+
+// Exponent e such that 2^e * (largest |v|) lies in [1, 2) (0 for all zeros).
+inline int unit_exponent(const double* v, Index n) {
+    double big = 0.0;
+    for (Index i = 0; i < n; ++i) big = std::max(big, std::abs(v[i]));
+    return big > 0.0 && std::isfinite(big) ? -std::ilogb(big) : 0;
+}
+
+// Pearson correlation (or covariance with ddof=1) of x[0..n) and y[0..n), two-pass.
+// NaN with fewer than 2 values, and for a correlation when either side is constant.
+// Overflow-safe: when the plain sums overflow or fall into the subnormal range (values
+// near 1e200 or 1e-200), both sides are scaled by powers of two to a largest |value|
+// of 1 and the sums taken again (the correlation does not change; a covariance is
+// scaled back). A NaN is never clamped into [-1, 1].
+inline double pearson(const double* x, const double* y, Index n, bool covariance) {
+    if (n < 2) return kNaN;
+    int ex = 0, ey = 0;
+    Moments m = centred_moments<false>(x, y, n);
+    constexpr double kTiny = 0x1p-900;
+    const bool unsafe = !std::isfinite(m.sxy) || !std::isfinite(m.sxx) || !std::isfinite(m.syy) ||
+                        (!m.x_const && m.sxx < kTiny) || (!m.y_const && m.syy < kTiny);
+    if (unsafe) {
+        ex = unit_exponent(x, n);
+        ey = unit_exponent(y, n);
+        m = centred_moments<true>(x, y, n, ex, ey);
+    }
+    if (covariance) return std::ldexp(m.sxy / static_cast<double>(n - 1), -ex - ey);
+    if (m.x_const || m.y_const || m.sxx == 0.0 || m.syy == 0.0) return kNaN;
+    const double r = m.sxy / (std::sqrt(m.sxx) * std::sqrt(m.syy));
+    if (std::isnan(r)) return r;
     return std::max(-1.0, std::min(1.0, r));
 }
 
@@ -69,8 +116,13 @@ enum class TargetMode : int { Raw = 0, Center = 1, CenterPower = 2, Contribution
 // Per-era target preparation, out[row] for every row:
 //   Raw: t;  Center: t - mean;  CenterPower: signed_power(t - mean, power);
 //   Contribution: 4 t when every t of the era lies in [0, 1] (buckets to -2..2), centred.
+// Center and CenterPower feed correlations only, which a positive factor per era does
+// not change: an era whose |t| lies outside [2^-60, 2^60] is first scaled by a power of
+// two (to a largest |t| in [1, 2)), so that t ~ 1e300 (whose cube root squared would
+// overflow) or t ~ 1e-300 (which would underflow) still give the right correlation.
 inline void prepare_target(const double* t, const EraIndex& eras, TargetMode mode, double power,
                            double* out) {
+    const bool rescale = mode == TargetMode::Center || mode == TargetMode::CenterPower;
     for (Index e = 0; e < eras.n_eras; ++e) {
         const Index n = eras.size(e);
         double scale = 1.0;
@@ -82,15 +134,27 @@ inline void prepare_target(const double* t, const EraIndex& eras, TargetMode mod
             }
             if (unit) scale = 4.0;
         }
+        int exponent = 0;
+        if (rescale) {
+            double big = 0.0;
+            for (Index i = 0; i < n; ++i) big = std::max(big, std::abs(t[eras.row(e, i)]));
+            if (big > 0.0 && std::isfinite(big) && !(big >= 0x1p-60 && big <= 0x1p60))
+                exponent = -std::ilogb(big);
+        }
+        const detail::PowerOfTwo factor(exponent);
+        auto value = [&](Index i) {
+            const double v = scale * t[eras.row(e, i)];
+            return exponent == 0 ? v : factor(v);
+        };
         double mean = 0.0;
         if (mode != TargetMode::Raw) {
             double s = 0.0;
-            for (Index i = 0; i < n; ++i) s += scale * t[eras.row(e, i)];
+            for (Index i = 0; i < n; ++i) s += value(i);
             mean = n ? s / static_cast<double>(n) : 0.0;
         }
         for (Index i = 0; i < n; ++i) {
             const auto r = eras.row(e, i);
-            const double c = scale * t[r] - mean;
+            const double c = value(i) - mean;
             out[r] = mode == TargetMode::CenterPower ? signed_power(c, power) : c;
         }
     }
@@ -134,7 +198,7 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y, const 
         const Index n = eras.size(e);
         auto& s = detail::scratch();
         const Index count =
-            s.sort.sort(n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); });
+            detail::sort_column<T>(s.sort, n, [&](Index i) { return x(eras.row(e, i), j); });
         const auto& table = tables[static_cast<std::size_t>(e)];
         // x and y in sorted order, so a top/bottom selection is two contiguous ranges.
         std::vector<double> xs(static_cast<std::size_t>(count));
@@ -187,7 +251,7 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         s.values.resize(static_cast<std::size_t>(n));
         if (rank) {
             const Index count =
-                s.sort.sort(n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); });
+                detail::sort_column<T>(s.sort, n, [&](Index i) { return p(eras.row(e, i), j); });
             const auto& table = tables[static_cast<std::size_t>(e)];
             s.sort.for_each_code(rank->method, [&](Index, std::uint32_t pos, std::int64_t code) {
                 s.values[pos] = transformed(table, *rank, code, count, n);

@@ -7,6 +7,7 @@ residual with ``numpy.linalg.lstsq(rcond=1e-6)`` against ``[m, 1]``, the covaria
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -68,11 +69,16 @@ def _metamodel_of(era_preds: pd.DataFrame, stakes: np.ndarray, method: str) -> p
     """Stake-weighted mean of the users' uniform ranks (not re-ranked)."""
     if stakes.sum() <= 0:
         raise ValueError("stakes: the users of a bag have zero total stake")
-    total = pd.Series(0.0, index=era_preds.index)
-    weights = stakes / stakes.sum()
-    for j, column in enumerate(era_preds.columns):
-        total = total + weights[j] * _uniform(era_preds[column], method)
-    return total
+    # Exact rational arithmetic (stakes and ranks are exact binary fractions), rounded
+    # once at the end: rows whose weighted means are equal stay exactly tied.
+    weights = [Fraction(float(s)) for s in stakes]
+    whole = sum(weights, Fraction(0))
+    ranks = [[Fraction(float(r)) for r in _uniform(era_preds[c], method)] for c in era_preds]
+    exact = [
+        sum((w * col[i] for w, col in zip(weights, ranks, strict=True)), Fraction(0)) / whole
+        for i in range(len(era_preds))
+    ]
+    return pd.Series([float(v) for v in exact], index=era_preds.index)
 
 
 def _residual_cov(u: np.ndarray, m: np.ndarray, t: np.ndarray) -> float:

@@ -33,25 +33,52 @@ def _era_rows(eras: Any, n: int) -> list[np.ndarray]:
     return [np.flatnonzero(labels == e) for e in pd.unique(labels)]
 
 
+#: a residual column with norm <= this x the norm of the centred y column is zero
+NO_SPREAD = 1e-10
+
+
+def _unit_scaled(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a with each column times 2^e, e): largest |value| in [1, 2) (e = 0 for zeros).
+    Exact, subnormal values included."""
+    big = np.abs(a).max(axis=0) if len(a) else np.zeros(a.shape[1])
+    _, exponent = np.frexp(np.where(big > 0, big, 1.0))
+    return np.ldexp(a, 1 - exponent), 1 - exponent
+
+
 def _neutralize_block(
     y: np.ndarray, x: np.ndarray, proportion: float, intercept: bool, standardize: bool
 ) -> np.ndarray:
-    d = np.hstack([x, np.ones((len(x), 1))]) if intercept else x
-    beta = np.linalg.lstsq(d, y, rcond=1e-6)[0]
-    out = y - proportion * (d @ beta)
+    """One era. Scale-robust: lstsq sees each exposure column centred (with an intercept)
+    and scaled to a largest |value| of 1, so rcond=1e-6 is relative to each column's own
+    scale, not to the largest column's; y is scaled by a power of two (exact) and
+    scaled back. Columns that are constant (with an intercept) or zero carry nothing
+    and are dropped. Conventions shared with the fast path: a residual whose norm is at
+    most NO_SPREAD x the norm of the centred y column is exactly 0; with standardize, a
+    column with no spread left (zero residual at proportion 1, or constant y) is 0."""
+    ys, y_exponent = _unit_scaled(y)
+    constant = (y == y[:1]).all(axis=0)
+    keep = (x != x[:1]).any(axis=0) if intercept else (x != 0).any(axis=0)
+    xs = x[:, keep]
     if intercept:
-        # documented: a column constant in the era is exactly (1 - proportion) * y
-        constant = (y == y[:1]).all(axis=0)
-        out[:, constant] = (1.0 - proportion) * y[:, constant]
+        # centre after an exact power-of-two scaling (no overflow for 1e300 columns)
+        xs = _unit_scaled(xs)[0]
+        xs = xs - xs.mean(axis=0)
+    xs = _unit_scaled(xs)[0]
+    d = np.hstack([xs, np.ones((len(x), 1))]) if intercept else xs
+    centred = np.where(constant, 0.0, ys - ys.mean(axis=0)) if intercept else ys
+    fitted = d @ np.linalg.lstsq(d, ys, rcond=1e-6)[0] if d.shape[1] else ys - centred
+    resid = ys - fitted
+    resid[:, constant & intercept] = 0.0
+    zero = np.linalg.norm(resid, axis=0) <= NO_SPREAD * np.linalg.norm(centred, axis=0)
+    resid[:, zero] = 0.0
+    out = (1.0 - proportion) * ys + proportion * resid
     if standardize:
-        # documented: no spread left (std <= 1e-10 x the input's std) standardizes to 0
-        if len(out) > 1:
-            sd, sd_in = out.std(axis=0, ddof=1), y.std(axis=0, ddof=1)
-        else:
-            sd = sd_in = np.zeros(out.shape[1])
-        spread = sd > 1e-10 * sd_in
-        out = np.where(spread, out / np.where(spread, sd, 1.0), 0.0)
-    return out
+        flat = constant & intercept  # a constant y is in the intercept's span
+        no_spread = (flat | zero) if proportion == 1.0 else flat
+        sd = out.std(axis=0, ddof=1) if len(out) > 1 else np.zeros(out.shape[1])
+        ok = ~no_spread & (sd > 0)
+        return np.where(ok, out / np.where(ok, sd, 1.0), 0.0)
+    return np.ldexp(out, -y_exponent)
 
 
 def neutralize(
