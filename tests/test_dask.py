@@ -393,6 +393,39 @@ def test_cli_neutralize_local_cluster(tmp_path):
     assert (got.loc[df.index, "era"].astype(np.int64) == df["era"]).all()
 
 
+def test_parquet_layouts_read_from_the_footers(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from neutralkit._cli_dask import _files, _layout
+    from neutralkit.cli import main
+
+    df = tournament(seed=16)
+    _era_dataset(tmp_path / "per_era", df)
+    df.to_parquet(tmp_path / "hive", partition_cols=["era"])
+    (tmp_path / "mixed").mkdir()
+    df.iloc[::2].to_parquet(tmp_path / "mixed" / "a.parquet")
+    df.iloc[1::2].to_parquet(tmp_path / "mixed" / "b.parquet")
+    (tmp_path / "groups").mkdir()
+    single = tmp_path / "groups" / "sorted.parquet"
+    with pq.ParquetWriter(single, pa.Table.from_pandas(df.iloc[:0]).schema) as writer:
+        for _, part in df.groupby("era"):  # one row group per era
+            writer.write_table(pa.Table.from_pandas(part))
+    layouts = {
+        name: _layout(*_files(str(tmp_path / name)), "era")
+        for name in ("per_era", "hive", "mixed", "groups")
+    }
+    assert layouts == {"per_era": "files", "hive": "files", "mixed": None, "groups": "row-groups"}
+    assert _layout(*_files(str(tmp_path / "mixed" / "*.parquet")), "era") is None
+    for name in ("groups", "mixed"):
+        out = tmp_path / f"out-{name}"
+        args = ["neutralize", "--data", str(tmp_path / name), "--features", "feature_*"]
+        args += ["--cols", "p0,p1,p2", "--scheduler", client.scheduler.address, "-q"]
+        assert main([*args, "--out", str(out)]) == 0
+        got = pd.read_parquet(out)
+        assert_neutralized(got, df, df["era"])
+
+
 def test_cli_report_on_a_running_scheduler(client, tmp_path, capsys):
     from neutralkit import report
     from neutralkit.cli import main

@@ -4,8 +4,8 @@
 ``--scheduler local[:N]`` starts a ``LocalCluster`` of N worker processes for the run.
 The data is a parquet dataset (a directory or a glob), read lazily; the neutralized
 columns are written as a partitioned parquet dataset (one file per partition). Progress
-is Dask's progress bar. Eras are kept whole without a shuffle when the files say so (see
-:func:`read_dataset`); otherwise Dask shuffles the rows by era.
+is Dask's progress bar. Eras are kept whole without a shuffle when the parquet footers say so (see
+:func:`_layout`); otherwise Dask shuffles the rows by era.
 """
 
 from __future__ import annotations
@@ -96,42 +96,48 @@ def _files(path: str) -> tuple[list[str], str | None]:
     return files, hive
 
 
-def _eras_whole(files: list[str], hive: str | None, era_col: str) -> bool:
-    """Do the files keep every era inside one file? Read from the footers, not the data.
+def _disjoint(ranges: list[tuple[Any, Any]]) -> bool:
+    try:
+        ranges = sorted(ranges)
+        return all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
+    except TypeError:  # labels of mixed types
+        return False
 
-    A hive dataset (``era=<label>/`` directories) does when each era directory holds one
-    file; other files do when the era column's row-group statistics give each file a
-    range of eras that no other file's range overlaps (e.g. one file per era, or files
-    written in era order).
+
+def _layout(files: list[str], hive: str | None, era_col: str) -> str | None:
+    """How the dataset keeps eras whole, read from the footers (no data is read).
+
+    ``"row-groups"``: no era spans two row groups (the era column's statistics give
+    every row group a range of eras that no other row group's range overlaps), so one
+    partition per row group keeps eras whole; ``"files"``: the same for files (one
+    file per era, or files written in era order; a hive ``era=<label>/`` layout with
+    one file per directory); ``None``: eras span files, so Dask shuffles the rows.
     """
     if hive is not None:
         dirs = [os.path.basename(os.path.dirname(f)) for f in files]
-        if not all(d.startswith(f"{era_col}=") for d in dirs):
-            return False
-        return len(set(dirs)) == len(dirs)
+        one_each = len(set(dirs)) == len(dirs)
+        return "files" if one_each and all(d.startswith(f"{era_col}=") for d in dirs) else None
     import pyarrow.parquet as pq
 
-    ranges = []
+    groups, per_file = [], []
     for f in files:
         meta = pq.ParquetFile(f).metadata
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
         if era_col not in names:
-            return False
+            return None
         col = names.index(era_col)
-        lows, highs = [], []
+        mine = []
         for g in range(meta.num_row_groups):
             stats = meta.row_group(g).column(col).statistics
             if stats is None or not stats.has_min_max:
-                return False
-            lows.append(stats.min)
-            highs.append(stats.max)
-        if lows:
-            ranges.append((min(lows), max(highs)))
-    try:
-        ranges.sort()
-        return all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
-    except TypeError:
-        return False
+                return None
+            mine.append((stats.min, stats.max))
+        if mine:
+            groups += mine
+            per_file.append((min(lo for lo, _ in mine), max(hi for _, hi in mine)))
+    if len(groups) > len(per_file) and _disjoint(groups):
+        return "row-groups"
+    return "files" if _disjoint(per_file) else None
 
 
 def read_dataset(path: str, era_col: str) -> tuple[Any, bool]:
@@ -139,17 +145,17 @@ def read_dataset(path: str, era_col: str) -> tuple[Any, bool]:
     import dask.dataframe as dd
 
     files, hive = _files(path)
-    whole = _eras_whole(files, hive, era_col)
+    layout = _layout(files, hive, era_col)
+    split: Any = {"row-groups": True, "files": False}.get(layout or "", "infer")
     source: Any = hive if hive is not None else files
     with warnings.catch_warnings():
         # dask's read_parquet calls reset_index(inplace=True), deprecated in pandas 3.1
         warnings.filterwarnings("ignore", "The inplace keyword", DeprecationWarning)
         try:
-            # one partition per file: a file's eras stay together
-            ddf = dd.read_parquet(source, split_row_groups=False if whole else "infer")
+            ddf = dd.read_parquet(source, split_row_groups=split)
         except Exception as exc:  # pyarrow/fsspec raise several types for a bad dataset
             raise _input_error(f"{path}: not a readable parquet dataset ({exc})") from None
-    return ddf, whole
+    return ddf, layout is not None
 
 
 def _run(client: Any, collection: Any, quiet: bool) -> Any:
