@@ -30,7 +30,29 @@ pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationW
 
 
 @pytest.fixture(scope="module")
-def client():
+def cli_local2(tmp_path_factory):
+    """``neutralkit neutralize --scheduler local:2`` in a subprocess, started with the
+    module's cluster so that the start-up of its own cluster overlaps the other tests;
+    test_cli_neutralize_local_cluster checks its output."""
+    tmp = tmp_path_factory.mktemp("cli")
+    df = tournament(seed=13)
+    _era_dataset(tmp / "data", df)
+    out = tmp / "neutral"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    cmd = [
+        sys.executable, "-m", "neutralkit", "neutralize",
+        "--data", str(tmp / "data"), "--features", "feature_*", "--cols", "p0,p1,p2",
+        "--proportion", "0.5", "--scheduler", "local:2", "--out", str(out), "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    yield df, out, proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def client(cli_local2):
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -373,18 +395,10 @@ def _era_dataset(path: Path, df: pd.DataFrame) -> None:
         part.to_parquet(path / f"era-{label}.parquet")
 
 
-def test_cli_neutralize_local_cluster(tmp_path):
-    df = tournament(seed=13)
-    _era_dataset(tmp_path / "data", df)
-    out = tmp_path / "neutral"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
-    cmd = [
-        sys.executable, "-m", "neutralkit", "neutralize",
-        "--data", str(tmp_path / "data"), "--features", "feature_*", "--cols", "p0,p1,p2",
-        "--proportion", "0.5", "--scheduler", "local:2", "--out", str(out),
-    ]  # fmt: skip
-    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    assert run.returncode == 0, run.stderr
+def test_cli_neutralize_local_cluster(cli_local2):
+    df, out, proc = cli_local2
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
     assert out.is_dir() and len(list(out.glob("*.parquet"))) >= 1
     got = pd.read_parquet(out)
     expected = nk.neutralize(df[PREDS], df[FEATURES], eras=df["era"], proportion=0.5)
