@@ -386,6 +386,19 @@ def test_kernel_threads_are_the_workers(client):
     assert nkd._kernel_threads(None) == 1  # outside a worker: one thread per task
 
 
+@pytest.mark.parametrize(("nthreads", "executing", "expected"), [(4, 1, 4), (4, 2, 2), (2, 3, 1)])
+def test_kernel_threads_share_the_worker(monkeypatch, nthreads, executing, expected):
+    class State:
+        pass
+
+    class Worker:
+        state = State()
+
+    Worker.state.nthreads, Worker.state.executing_count = nthreads, executing
+    monkeypatch.setattr(distributed, "get_worker", lambda: Worker())
+    assert nkd._kernel_threads(None) == expected  # the threads its other tasks leave
+
+
 # ------------------------------------------------------------------ command line
 
 
