@@ -306,14 +306,15 @@ class _UserRanks:
 def _exact_weights(stakes: np.ndarray, two_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(weights, denominators): ``stakes[:, b] / sum = weights[:, b] / denominators[b]``.
 
-    Where a column's stakes are all multiples of one power of two 2^-q (integers, 2.5,
-    1000.125, ...) and the integers ``stakes * 2^q`` are small enough that every sum of
-    rank codes (< 2 n) times them stays below 2^53, the weights are those integers and
-    the denominator their sum: the products with the integer rank codes are then exact
-    in float64 whatever the order of the sums, so equal weighted means come out equal
-    after the one division. Other columns (stakes like 0.1, or a huge range): the
-    normalized stakes and denominator 1, right up to rounding (an exact tie may then
-    split by one ulp). A zero column stays 0.
+    Where a column's positive stakes are all equal (weights 1), or all multiples of one
+    power of two 2^-q (integers, 2.5, 1000.125, ...; weights ``stakes * 2^q``), and the
+    integer weights are small enough that every sum of rank codes (< 2 n) times them
+    stays below 2^53, the weights are those integers and the denominator their sum:
+    the products with the integer rank codes are then exact in float64 whatever the
+    order of the sums, so equal weighted means come out equal after the one division.
+    Other columns (distinct stakes like 0.1 and 0.3, or a huge range): the normalized
+    stakes and denominator 1, right up to rounding (an exact tie may then split by one
+    ulp). A zero column stays 0.
     """
     weights = np.zeros_like(stakes)
     denominators = np.ones(stakes.shape[1])
@@ -323,12 +324,16 @@ def _exact_weights(stakes: np.ndarray, two_n: np.ndarray) -> tuple[np.ndarray, n
         total = col.sum()
         if not total > 0:
             continue
-        mantissa, exponent = np.frexp(col[col > 0])
-        digits = (mantissa * 2.0**53).astype(np.int64)  # exact: 53-bit integers
-        trailing = np.log2((digits & -digits).astype(np.float64)).astype(np.int64)
-        q = int(np.max(53 - exponent - trailing))  # col * 2^q is integer-valued
-        if -1000 < q < 1000:
-            ints = np.ldexp(col, q)
+        positive = col[col > 0]
+        if positive.min() == positive.max():  # equal stakes: integer weights 1
+            ints = (col > 0).astype(np.float64)
+        else:
+            mantissa, exponent = np.frexp(positive)
+            digits = (mantissa * 2.0**53).astype(np.int64)  # exact: 53-bit integers
+            trailing = np.log2((digits & -digits).astype(np.float64)).astype(np.int64)
+            q = int(np.max(53 - exponent - trailing))  # col * 2^q is integer-valued
+            ints = np.ldexp(col, q) if -1000 < q < 1000 else None
+        if ints is not None:
             int_total = float(ints.sum())
             if int_total * largest_code < 2.0**53:
                 weights[:, b], denominators[b] = ints, int_total
