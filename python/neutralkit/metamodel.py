@@ -325,6 +325,7 @@ def _exact_weights(stakes: np.ndarray, two_n: np.ndarray) -> tuple[np.ndarray, n
         if not total > 0:
             continue
         positive = col[col > 0]
+        ints: np.ndarray | None
         if positive.min() == positive.max():  # equal stakes: integer weights 1
             ints = (col > 0).astype(np.float64)
         else:
