@@ -147,6 +147,15 @@ def neutralize(
         residual = Y - proportion * D beta
         if standardize: residual /= std(residual, ddof=1)   (per column, per era)
 
+    At the numeric edges: a residual column whose norm is at most 1e-10 times the norm
+    of the centred ``y`` column (``y`` in the span of the exposures, e.g. ``k + 1 >= n``)
+    is returned as exactly 0, not rounding noise; with ``standardize`` a column with no
+    spread left (such a zero residual at proportion 1, or ``y`` constant in the era) is
+    0, not 0/0. Exposure and ``y`` columns are scaled by exact powers of two where their
+    magnitude is far from 1 (1e200, 1e-200, subnormal), and int64 exposures are summed
+    and centred in exact integer arithmetic (nanosecond timestamps), so the result does
+    not depend on the units.
+
     Parameters
     ----------
     y : array-like, Series or DataFrame, shape (n,) or (n, m)
@@ -173,7 +182,8 @@ def neutralize(
         within an era becomes exactly 0 at proportion 1 (``y - proportion * y`` in
         general); with ``standardize`` it stays 0 instead of 0/0.
     standardize : bool
-        Divide each residual column by its per-era standard deviation (ddof=1).
+        Divide each residual column by its per-era standard deviation (ddof=1); a
+        column with no spread left becomes 0 (see above).
     n_threads : int, optional
         Threads over eras, 1 to 1024 (default: all cores). The result does not depend
         on it.
