@@ -163,7 +163,8 @@ def _columns(ddf: Any, value: Any, name: str, *, allow_str: bool = True) -> list
     elif isinstance(value, (list, tuple, pd.Index)):
         names = list(value)
     else:
-        raise TypeError(f"{name}: expected a column name or a list of column names, got {value!r}")
+        what = "a column name or a list of column names" if allow_str else "a list of column names"
+        raise TypeError(f"{name}: expected {what}, got {value!r}")
     if not names:
         raise ValueError(f"{name}: no columns given")
     missing = [c for c in names if c not in ddf.columns]
@@ -172,7 +173,7 @@ def _columns(ddf: Any, value: Any, name: str, *, allow_str: bool = True) -> list
     dtypes = ddf.dtypes
     for c in names:
         t = dtypes[c]
-        if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t):
+        if not pd.api.types.is_numeric_dtype(t):  # as in-process: bool, nullable, pyarrow ok
             raise TypeError(f"{name}: column {c!r} is not numeric (dtype {t})")
     return names
 
@@ -238,9 +239,7 @@ def _neutralize_partition(
     nan_policy: str,
     n_threads: int | None,
 ) -> pd.DataFrame:
-    out = pd.DataFrame(
-        np.empty((len(part), len(out_columns))), index=part.index, columns=out_columns
-    )
+    values = np.empty((len(part), len(out_columns)))
     if len(part):
         # The options were validated on the client; what runs here are the checks that
         # need the data (NaN/inf, dtypes as read, era labels), then one kernel call for
@@ -259,10 +258,11 @@ def _neutralize_partition(
         }
         x = as_kernel_matrix(x_lab.values)
         if nan_policy == "omit" and np.isnan(y_values).any():
-            values = _neutralization._neutralize_omit(x, y_values, er, props, **options)
+            res = _neutralization._neutralize_omit(x, y_values, er, props, **options)
         else:
-            values = _neutralization._neutralize_eras(x, y_values, er, props, **options)
-        out[:] = np.hstack(list(values))
+            res = _neutralization._neutralize_eras(x, y_values, er, props, **options)
+        values = np.hstack(list(res))  # (rows, proportions x columns)
+    out = pd.DataFrame(values, index=part.index, columns=out_columns)
     for c in reversed(keep):
         out.insert(0, c, part[c])
     return out
