@@ -12,7 +12,12 @@ resolve about four weeks after they open, so with one row per weekly round a pay
 is first at risk three rows later, ``lag=3``). A stake cannot fall below 0.
 
 The multiplier schemes Numerai has used are in :data:`PAYOUT_SCHEMES`, each with its
-source; pass a scheme's name as ``weights``.
+source; pass a scheme's name as ``weights``. Not a preset: the True Contribution period
+(2022-2023), when each user chose a CORR and a TC multiplier (e.g. 1x CORR + 3x TC) and
+the clip went from 25% to 5% with the daily rounds of May 2023
+(forum.numer.ai/t/daily-tournament-update-2-payouts/6189): TC is Numerai's own
+optimizer-based score, which neutralkit cannot compute; with TC scores from Numerai's
+API, pass e.g. ``weights={"corr": 1, "tc": 3}, clip=0.25``.
 """
 
 from __future__ import annotations
