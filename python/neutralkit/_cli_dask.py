@@ -144,10 +144,14 @@ def read_dataset(path: str, era_col: str) -> tuple[Any, bool]:
     """A lazy dask DataFrame of a parquet dataset, and whether its eras are whole."""
     import dask.dataframe as dd
 
-    files, hive = _files(path)
-    layout = _layout(files, hive, era_col)
+    if "://" in path:  # a URL (s3://, gs://, ...): read as given, eras shuffled
+        source: Any = path
+        layout = None
+    else:
+        files, hive = _files(path)
+        layout = _layout(files, hive, era_col)
+        source = hive if hive is not None else files
     split: Any = {"row-groups": True, "files": False}.get(layout or "", "infer")
-    source: Any = hive if hive is not None else files
     with warnings.catch_warnings():
         # dask's read_parquet calls reset_index(inplace=True), deprecated in pandas 3.1
         warnings.filterwarnings("ignore", "The inplace keyword", DeprecationWarning)
@@ -179,10 +183,11 @@ def run_neutralize(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if not 0.0 <= args.proportion <= 1.0:
         raise _input_error(f"--proportion must lie in [0, 1], got {args.proportion}")
-    out = os.path.abspath(args.out)
-    if os.path.exists(out):
+    remote = "://" in args.out  # written by the workers where they are, as given
+    out = args.out if remote else os.path.abspath(args.out)
+    if not remote and os.path.exists(out):
         raise _input_error(f"{args.out} exists; remove it or choose another --out")
-    if not os.path.isdir(os.path.dirname(out)):
+    if not remote and not os.path.isdir(os.path.dirname(out)):
         raise _input_error(f"output directory does not exist: {os.path.dirname(out)}")
     ddf, whole = read_dataset(args.data, args.era_col)
     available = _available(ddf)
@@ -198,16 +203,20 @@ def run_neutralize(args: argparse.Namespace) -> int:
         keep=[era_col],
         eras_whole=True if whole else None,
     )
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
-    try:
+    if remote:
         with _client(args.scheduler) as client:
-            _run(client, result.to_parquet(tmp, compute=False), args.quiet)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+            _run(client, result.to_parquet(out, compute=False), args.quiet)
+    else:  # written under a temporary name, renamed when complete
+        tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
+        try:
+            with _client(args.scheduler) as client:
+                _run(client, result.to_parquet(tmp, compute=False), args.quiet)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
     if not args.quiet:
-        how = "no shuffle: eras whole per file" if whole else "shuffled by era"
+        how = "no shuffle: eras whole per file or row group" if whole else "shuffled by era"
         print(
             f"\nneutralized {args.cols} (proportion {args.proportion}; {how}) -> "
             f"{args.out}/ ({result.npartitions} files) in {time.perf_counter() - started:.1f} s"
