@@ -33,6 +33,7 @@ from ._validate import (
     nan_policy_of,
     proportions_of,
     row_positions,
+    unit_scaled,
     vector,
 )
 from .neutralization import _neutralize_eras, _neutralize_omit, _results
@@ -505,24 +506,28 @@ def _ratio(a: float, b: float) -> float:
         return float(np.float64(a) / np.float64(b))
 
 
-def _summary_1d(s: np.ndarray, compounded: bool) -> list[float]:
-    n = len(s)
+def _summary_1d(raw: np.ndarray, compounded: bool) -> list[float]:
+    n = len(raw)
+    # scores near 1e200 (or 1e-200) at unit scale by an exact power of two: squares
+    # neither overflow nor underflow; mean, std and the summed drawdown scale back by it,
+    # the ratios do not depend on it
+    s, unit = unit_scaled(raw, band=1.0)
     mean = float(s.mean())
     std = float(s.std())
     downside = math.sqrt(float(np.mean(np.minimum(s, 0.0) ** 2)))
-    if compounded:
-        wealth = np.concatenate([[1.0], np.cumprod(1.0 + s)])
+    if compounded:  # 1 + s does not scale: the raw scores
+        wealth = np.concatenate([[1.0], np.cumprod(1.0 + raw)])
         peak = np.maximum.accumulate(wealth)
         with np.errstate(divide="ignore", invalid="ignore"):
             drawdown = float(np.max(np.where(peak > 0, 1.0 - wealth / peak, 0.0)))
     else:
         wealth = np.concatenate([[0.0], np.cumsum(s)])
-        drawdown = float(np.max(np.maximum.accumulate(wealth) - wealth))
+        drawdown = float(np.max(np.maximum.accumulate(wealth) - wealth)) * unit
     hit_rate = float(np.mean(s > 0))
     # constancy tested exactly: centring a constant float series can leave 1e-19 noise
     if n >= 3 and not (np.all(s[:-1] == s[0]) or np.all(s[1:] == s[1])):
         a, b = s[:-1] - s[:-1].mean(), s[1:] - s[1:].mean()
-        denom = math.sqrt(float(a @ a) * float(b @ b))
+        denom = math.sqrt(float(a @ a)) * math.sqrt(float(b @ b))  # no product underflow
         rho = float(a @ b) / denom if denom > 0 else math.nan
     else:
         rho = math.nan
@@ -533,11 +538,12 @@ def _summary_1d(s: np.ndarray, compounded: bool) -> list[float]:
         k = np.arange(1, n)
         penalty = math.sqrt(1.0 + 2.0 * float(np.sum((n - k) / n * abs(rho) ** k)))
         smart = sharpe / penalty
+    sortino = _ratio(mean, downside)
     return [
-        mean,
-        std,
+        mean * unit,
+        std * unit,
         sharpe,
-        _ratio(mean, downside),
+        sortino,
         drawdown,
         hit_rate,
         rho,
