@@ -463,6 +463,10 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
     EraSolver s;
     const Index n = eras.size(e);
     s.rows = n;
+    if (n == 0) {  // an era without rows (a caller's row subset): nothing to factorize
+        s.path = EraPath::NoExposure;
+        return s;
+    }
     const auto stats = detail::column_stats(x, eras, e);
     for (Index j = 0; j < x.cols; ++j) {
         const bool constant = !(stats.lo[j] < stats.hi[j]);
@@ -604,6 +608,7 @@ void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatri
                const EraIndex& eras, Index e, const std::vector<double>& proportions,
                const NeutralizeOptions& opt, double* out, Index n_total) {
     const Index n = s.rows, m = y.cols;
+    if (n == 0) return;  // an era without rows: nothing to write (minCoeff needs a row)
     RowMatrixXd yd(n, m);
     for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < m; ++j) yd(i, j) = y(eras.row(e, i), j);
