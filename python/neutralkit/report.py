@@ -26,7 +26,17 @@ import pandas as pd
 
 __all__ = ["ReportData", "compute_report", "payout_path", "plots_available", "write_report"]
 
-INSTALL_HINT = 'pip install "neutralkit[report]"'
+#: how to get the plots; `pip install matplotlib` also works in a clone (no rebuild)
+INSTALL_HINT = 'pip install matplotlib (or pip install "neutralkit[report]")'
+#: the report's metrics that need feature columns
+FEATURE_METRICS = ("fnc", "exposure_std", "exposure_rms", "exposure_max")
+NO_FEATURES_NOTE = (
+    "No feature columns in the data, so this report has no FNC and no feature exposure "
+    "(the table's FNC and FE columns and the plots 'Feature exposure distribution' and "
+    "'CORR vs feature exposure'). To add them, pass the file that holds the features "
+    "(e.g. the tournament's train or validation parquet, feature_* columns) as one more "
+    "--data file: rows are joined on the id. Name other feature columns with --features."
+)
 
 #: per-era metrics, in the order of the report: (key, title)
 METRICS = (
@@ -63,6 +73,11 @@ class ReportData:
     def models(self) -> list[str]:
         return [str(c) for c in self.per_era["corr"].columns]
 
+    @property
+    def has_features(self) -> bool:
+        """False when the report was computed without features (no FNC, no exposure)."""
+        return "fnc" in self.per_era
+
     def table(self) -> pd.DataFrame:
         """One row per model: the headline numbers (what the console shows)."""
         s = self.stats
@@ -77,12 +92,12 @@ class ReportData:
                 "mmc_sharpe": s["mmc"]["sharpe"],
                 "mmc_full": s["mmc_full"]["mean"],
                 "mmc_official": s["mmc_official"]["mean"],
-                "fnc": s["fnc"]["mean"],
-                "fe_std": self.per_era["exposure_std"].mean(),
-                "fe_rms": self.per_era["exposure_rms"].mean(),
-                "fe_max": self.per_era["exposure_max"].mean(),
             }
         )
+        if self.has_features:
+            out["fnc"] = s["fnc"]["mean"]
+            for kind in ("std", "rms", "max"):
+                out[f"fe_{kind}"] = self.per_era[f"exposure_{kind}"].mean()
         out.index.name = "model"
         return out
 
@@ -112,7 +127,7 @@ def _stats(per_era: pd.DataFrame) -> pd.DataFrame:
 def compute_report(
     predictions: pd.DataFrame,
     target: pd.Series,
-    features: pd.DataFrame,
+    features: pd.DataFrame | None,
     eras: pd.Series,
     *,
     metamodel: pd.Series | None = None,
@@ -123,6 +138,7 @@ def compute_report(
     progress: Callable[[int, int, str], None] | None = None,
     info: dict[str, Any] | None = None,
     payout_scheme: str | None = "corr+mmc",
+    nan_policy: str = "raise",
 ) -> ReportData:
     """Score every prediction column, era by era, and summarize.
 
@@ -130,7 +146,9 @@ def compute_report(
     ----------
     predictions : DataFrame (n x models)
     target : Series (n)
-    features : DataFrame (n x k)
+    features : DataFrame (n x k) or None
+        None: the report has no FNC and no feature exposure (everything else is
+        computed; the page says how to add them).
     eras : Series (n), era labels
     metamodel : Series, optional
         The metamodel to score against. When absent it is built with
@@ -147,10 +165,16 @@ def compute_report(
         A scheme of :data:`neutralkit.PAYOUT_SCHEMES` paying on CORR and MMC (default
         ``"corr+mmc"``, the seed's period); the report plots each model's stake path
         under it (:func:`payout_path`). None: no payout plot.
+    nan_policy : {"raise", "omit"}
+        "omit": each model is scored on its own rows where neither it nor the target
+        is NaN (as in :func:`neutralkit.numerai_corr`); the metamodel is built over the
+        models present on each row.
     """
     import neutralkit as nk
 
     _check_payout_scheme(payout_scheme)
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     progress = progress or _NoProgress()
     models = list(predictions.columns)
     steps = 6
@@ -168,34 +192,50 @@ def compute_report(
             f"; seed MMC over {bags} bags" if bags else "; seed MMC without bags"
         )
         metamodel = pd.Series(
-            np.asarray(nk.stake_weighted_metamodel(predictions, stakes, eras=eras)),
+            np.asarray(
+                nk.stake_weighted_metamodel(predictions, stakes, eras=eras, nan_policy=nan_policy)
+            ),
             index=predictions.index,
             name="metamodel",
         )
     else:
         mm_desc = f"given metamodel column {metamodel.name!r} (no bags)"
         bags = None
-    mmc_full = nk.mmc(predictions, target, metamodel=metamodel, eras=eras)
+    mmc_full = nk.mmc(predictions, target, metamodel=metamodel, eras=eras, nan_policy=nan_policy)
     mmc = mmc_full
     if bags:
-        mmc = nk.mmc(predictions, target, stakes=stakes, eras=eras, bags=bags, seed=seed)
+        mmc = nk.mmc(
+            predictions,
+            target,
+            stakes=stakes,
+            eras=eras,
+            bags=bags,
+            seed=seed,
+            nan_policy=nan_policy,
+        )
     tick("seed MMC")
     per_era: dict[str, pd.DataFrame] = {
-        "corr": nk.numerai_corr(predictions, target, eras=eras),
+        "corr": nk.numerai_corr(predictions, target, eras=eras, nan_policy=nan_policy),
         "mmc": mmc,
         "mmc_full": mmc_full,
     }
     tick("CORR")
-    per_era["mmc_official"] = nk.correlation_contribution(predictions, metamodel, target, eras=eras)
+    per_era["mmc_official"] = nk.correlation_contribution(
+        predictions, metamodel, target, eras=eras, nan_policy=nan_policy
+    )
     tick("official MMC")
-    per_era["fnc"] = nk.feature_neutral_corr(predictions, features, target, eras=eras)
+    if features is not None:
+        per_era["fnc"] = nk.feature_neutral_corr(
+            predictions, features, target, eras=eras, nan_policy=nan_policy
+        )
     tick("FNC")
-    exposure = nk.feature_exposure(predictions, features, eras=eras)
-    for kind in ("std", "rms", "max"):
-        per_era[f"exposure_{kind}"] = exposure[kind].astype(np.float64)
+    if features is not None:
+        exposure = _feature_exposure(predictions, features, eras, nan_policy)
+        for kind in ("std", "rms", "max"):
+            per_era[f"exposure_{kind}"] = exposure[kind]
     tick("feature exposure")
-    metamodel_corr = nk.numerai_corr(metamodel, target, eras=eras)
-    stats = {key: _stats(per_era[key]) for key in SCORE_METRICS}
+    metamodel_corr = nk.numerai_corr(metamodel, target, eras=eras, nan_policy=nan_policy)
+    stats = {key: _stats(per_era[key]) for key in SCORE_METRICS if key in per_era}
     tick("summaries")
     for key, frame in per_era.items():
         if list(frame.columns) != models:
@@ -204,7 +244,7 @@ def compute_report(
     meta = {
         "n_rows": len(predictions),
         "n_eras": n_eras,
-        "n_features": features.shape[1],
+        "n_features": 0 if features is None else features.shape[1],
         "n_models": len(models),
         "metamodel": mm_desc,
         "bags": bags,
@@ -222,6 +262,36 @@ def compute_report(
         info=meta,
         kinds=dict(kinds or {}),
     )
+
+
+def _feature_exposure(
+    predictions: pd.DataFrame, features: pd.DataFrame, eras: pd.Series, nan_policy: str
+) -> dict[str, pd.DataFrame]:
+    """feature_exposure per kind (era x model); under "omit" a model with NaN is taken
+    on its own non-NaN rows (feature_exposure itself has no nan_policy)."""
+    import neutralkit as nk
+
+    has_nan = predictions.isna().any()
+    if nan_policy == "raise" or not has_nan.any():
+        exposure = nk.feature_exposure(predictions, features, eras=eras)
+        return {kind: exposure[kind].astype(np.float64) for kind in ("std", "rms", "max")}
+    parts: dict[str, list[pd.DataFrame]] = {"std": [], "rms": [], "max": []}
+    clean = [c for c in predictions.columns if not has_nan[c]]
+    if clean:
+        exposure = nk.feature_exposure(predictions[clean], features, eras=eras)
+        for kind in parts:
+            parts[kind].append(exposure[kind].astype(np.float64))
+    for col in predictions.columns[has_nan.to_numpy()]:
+        rows = predictions[col].notna().to_numpy()
+        exposure = nk.feature_exposure(
+            predictions.loc[rows, [col]], features.loc[rows], eras=eras.loc[rows]
+        )
+        for kind in parts:
+            parts[kind].append(exposure[kind].astype(np.float64))
+    return {
+        kind: pd.concat(frames, axis=1).reindex(columns=predictions.columns)
+        for kind, frames in parts.items()
+    }
 
 
 # ---------------------------------------------------------------- payout
@@ -289,11 +359,19 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         if model in data.kinds:
             entry["kind"] = data.kinds[model]
         for key in SCORE_METRICS:
-            entry[key] = {st: _num(data.stats[key].loc[model, st]) for st in STATS}
-        entry["feature_exposure"] = {
-            kind: _num(data.per_era[f"exposure_{kind}"][model].mean())
-            for kind in ("std", "rms", "max")
-        }
+            entry[key] = (
+                {st: _num(data.stats[key].loc[model, st]) for st in STATS}
+                if key in data.stats
+                else None  # FNC without features
+            )
+        entry["feature_exposure"] = (
+            {
+                kind: _num(data.per_era[f"exposure_{kind}"][model].mean())
+                for kind in ("std", "rms", "max")
+            }
+            if data.has_features
+            else None
+        )
         models[str(model)] = entry
     mm = data.metamodel_corr
     return {
@@ -307,6 +385,8 @@ def per_era_long(data: ReportData) -> pd.DataFrame:
     """One row per (era, model), one column per metric."""
     parts = []
     for key, _ in METRICS:
+        if key not in data.per_era:  # the feature metrics, without features
+            continue
         frame = data.per_era[key].copy()
         frame.index.name = "era"
         frame.columns = [str(c) for c in frame.columns]
@@ -491,19 +571,8 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
     )
     out["per_era_bars"] = ("Per-era CORR", _png(fig))
 
-    # exposure distribution
-    rms = data.per_era["exposure_rms"]
-    fig = Figure(figsize=(9, 0.28 * len(models) + 1.2), layout="constrained")
-    ax = fig.add_subplot()
-    series = [rms[c].dropna().to_numpy() for c in rms.columns]
-    ax.boxplot(series, vert=False, showfliers=False)
-    ax.set_yticks(np.arange(1, len(models) + 1))
-    ax.set_yticklabels(models, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("per-era feature exposure (rms of the feature correlations)")
-    ax.set_title("Feature exposure distribution over eras")
-    out["exposure_distribution"] = ("Feature exposure distribution", _png(fig))
-
+    if data.has_features:
+        out.update(_exposure_distribution(data))
     table = data.table()
     for name, xcol, ycol, xlabel, ylabel, title in (
         (
@@ -523,6 +592,8 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
             "CORR vs feature exposure",
         ),
     ):
+        if xcol not in table:  # CORR vs exposure, without features
+            continue
         fig = Figure(figsize=(6.5, 5), layout="constrained")
         ax = fig.add_subplot()
         for i, model in enumerate(models):
@@ -545,6 +616,23 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
         ax.set_title(title)
         out[name] = (title, _png(fig))
     return out
+
+
+def _exposure_distribution(data: ReportData) -> dict[str, tuple[str, str]]:
+    from matplotlib.figure import Figure
+
+    models = data.models
+    rms = data.per_era["exposure_rms"]
+    fig = Figure(figsize=(9, 0.28 * len(models) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    series = [rms[c].dropna().to_numpy() for c in rms.columns]
+    ax.boxplot(series, vert=False, showfliers=False)
+    ax.set_yticks(np.arange(1, len(models) + 1))
+    ax.set_yticklabels(models, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("per-era feature exposure (rms of the feature correlations)")
+    ax.set_title("Feature exposure distribution over eras")
+    return {"exposure_distribution": ("Feature exposure distribution", _png(fig))}
 
 
 # ---------------------------------------------------------------- HTML
@@ -653,10 +741,11 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
     esc = html.escape
     table = data.table()
     has_kinds = bool(data.kinds)
+    columns = [(key, label) for key, label in _TABLE_COLUMNS if key in table]
     head = (
         "<th>model</th>"
         + ("<th>kind</th>" if has_kinds else "")
-        + "".join(f"<th>{esc(label)}</th>" for _, label in _TABLE_COLUMNS)
+        + "".join(f"<th>{esc(label)}</th>" for _, label in columns)
     )
     rows = []
     for model in table.index:
@@ -664,7 +753,7 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
         if has_kinds:
             kind = data.kinds.get(str(model), "")
             cells.append(f'<td data-v="{esc(kind)}">{esc(kind)}</td>')
-        cells += [_cell(table.loc[model, key]) for key, _ in _TABLE_COLUMNS]
+        cells += [_cell(table.loc[model, key]) for key, _ in columns]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     info = data.info
     overview = "".join(
@@ -684,6 +773,11 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
             for name, (t, b64) in images.items()
         )
     definitions = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _DEFINITIONS)
+    no_features = (
+        ""
+        if data.has_features
+        else f'<p class="note" id="no-features">{esc(NO_FEATURES_NOTE, quote=False)}</p>'
+    )
     mm_corr = float(data.metamodel_corr.mean())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -697,7 +791,7 @@ def _html(data: ReportData, title: str, images: dict[str, tuple[str, str]] | Non
 <code>per_era.csv</code> (one row per era and model).</p></section>
 <section id="summary"><h2>Summary per model</h2>
 <p>Means over eras; Sharpe, Sortino, max drawdown and hit rate are those of the per-era
-CORR (MMC Sharpe: of the seed MMC). Click a column header to sort.</p>
+CORR (MMC Sharpe: of the seed MMC). Click a column header to sort.</p>{no_features}
 <table class="sortable" id="summary-table"><thead><tr>{head}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table></section>
 <section id="plots"><h2>Plots</h2>{plots}</section>
