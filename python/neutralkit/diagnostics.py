@@ -101,6 +101,11 @@ def _correlation_cube(
     p_lab, p_values = _numeric(preds, "preds")
     f_lab = _features(features, p_lab)
     era_index = eras_of(eras, p_lab.n_rows, index=p_lab.index)
+    # a correlation does not change with a column's scale: columns near float max (or
+    # 1e-300) at unit scale by an exact power of two, so centring cannot overflow
+    p_values = np.ascontiguousarray(
+        np.column_stack([unit_scaled(p_values[:, j])[0] for j in range(p_values.shape[1])])
+    )
     cube = _core.feature_correlations(
         p_values,
         as_kernel_matrix(f_lab.values),

@@ -370,6 +370,7 @@ def pearson(
     Series by column (float for 1-D ``preds``); with ``eras``, a DataFrame by era.
     """
     lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    t = unit_scaled(t)[0]  # Pearson does not see the target's scale: none to overflow
     out = _score(_pearson_kernel(False), lab, [t], None, er, policy, threads)
     return _wrap_scores(out, lab, eras, er.labels)
 
@@ -389,7 +390,11 @@ def covariance(
     as ``numpy.cov``. Parameters and return value as :func:`pearson`.
     """
     lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    t, t_unit = unit_scaled(t)  # linear in the target: at unit scale, scaled back
     out = _score(_pearson_kernel(True), lab, [t], None, er, policy, threads)
+    if t_unit != 1.0:
+        with np.errstate(over="ignore", under="ignore"):
+            out = out * t_unit
     return _wrap_scores(out, lab, eras, er.labels)
 
 
@@ -422,6 +427,7 @@ def corr(
     ``rank(pct=True, method="first")``). Parameters and return value as :func:`pearson`.
     """
     lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    t = unit_scaled(t)[0]  # Pearson does not see the target's scale: none to overflow
     kernel = _rank_corr_kernel(1, False, 1.0, _RAW, 1.0, 0)
     out = _score(kernel, lab, [t], None, er, policy, threads)
     return _wrap_scores(out, lab, eras, er.labels)
@@ -469,6 +475,8 @@ def numerai_corr(
     """
     tb = _top_bottom(top_bottom)
     lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
+    # a positive scale c of the target becomes c**1.5 after p15, which Pearson ignores
+    t = unit_scaled(t)[0]
     mode = _CENTER_POWER if target_pow15 else _CENTER
     kernel = _rank_corr_kernel(0, True, 1.5, mode, 1.5, tb)
     out = _score(kernel, lab, [t], None, er, policy, threads)
