@@ -454,3 +454,22 @@ def test_feature_neutral_scores_omit_each_column_on_its_own_rows(score):
         score(PREDS, FEATURES, TARGET, ERAS),
         rtol=0,
     )
+
+
+@pytest.mark.parametrize("scale", [2.0**1000, 2.0**-1000, 1e300, 1e-300])
+def test_correlation_scores_do_not_see_the_target_scale(scale):
+    for name in ("pearson", "corr", "numerai_corr"):
+        fn = getattr(nk, name)
+        close(fn(PREDS, TARGET * scale, eras=ERAS), fn(PREDS, TARGET, eras=ERAS), rtol=1e-12)
+    cov = nk.covariance(PREDS, TARGET * scale, eras=ERAS)
+    close(cov / scale, nk.covariance(PREDS, TARGET, eras=ERAS), rtol=1e-12)
+
+
+def test_feature_correlations_of_preds_near_float_max():
+    p = PREDS.to_numpy().copy()
+    p[0, 0], p[1, 0] = 1.7e308, -1.7e308
+    close(
+        nk.feature_correlations(p, FEATURES),
+        nk.feature_correlations(p * 2.0**-1000, FEATURES),
+        rtol=1e-12,
+    )
