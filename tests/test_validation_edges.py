@@ -473,3 +473,21 @@ def test_feature_correlations_of_preds_near_float_max():
         nk.feature_correlations(p * 2.0**-1000, FEATURES),
         rtol=1e-12,
     )
+
+
+def test_feature_exposure_omit_each_column_on_its_own_rows():
+    preds = PREDS.copy()
+    preds.iloc[[0, 2, 9], 1] = np.nan
+    with pytest.raises(ValueError, match="preds: contains 3 NaN"):
+        nk.feature_exposure(preds, FEATURES, eras=ERAS)
+    got = nk.feature_correlations(preds, FEATURES, eras=ERAS, nan_policy="omit")
+    ok = preds["m2"].notna()
+    alone = nk.feature_correlations(preds.loc[ok, "m2"], FEATURES[ok], eras=ERAS[ok])
+    close(got["m2"], alone, rtol=1e-12)
+    close(got["m1"], nk.feature_correlations(PREDS["m1"], FEATURES, eras=ERAS), rtol=0)
+    exposure = nk.feature_exposure(preds, FEATURES, eras=ERAS, nan_policy="omit")
+    close(
+        exposure["rms"]["m2"],
+        nk.feature_exposure(preds.loc[ok, "m2"], FEATURES[ok], eras=ERAS[ok])["rms"],
+        rtol=1e-12,
+    )

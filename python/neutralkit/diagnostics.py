@@ -96,31 +96,62 @@ def _feature_labels(lab: Labeled) -> pd.Index:
 
 
 def _correlation_cube(
-    preds: Any, features: Any, eras: Any, n_threads: Any
+    preds: Any, features: Any, eras: Any, n_threads: Any, nan_policy: Any
 ) -> tuple[Labeled, Labeled, np.ndarray, pd.Index]:
-    p_lab, p_values = _numeric(preds, "preds")
+    policy = nan_policy_of(nan_policy)
+    threads = n_threads_of(n_threads)
+    p_lab = labeled(preds, "preds")
+    p_values = as_float64(p_lab.values)
+    if policy == "raise":
+        check_finite(p_lab, "preds", p_values)
+    else:
+        check_no_inf(p_values, "preds")
     f_lab = _features(features, p_lab)
-    era_index = eras_of(eras, p_lab.n_rows, index=p_lab.index)
+    er = eras_of(eras, p_lab.n_rows, index=p_lab.index)
     # a correlation does not change with a column's scale: columns near float max (or
     # 1e-300) at unit scale by an exact power of two, so centring cannot overflow
     p_values = np.ascontiguousarray(
         np.column_stack([unit_scaled(p_values[:, j])[0] for j in range(p_values.shape[1])])
     )
-    cube = _core.feature_correlations(
-        p_values,
-        as_kernel_matrix(f_lab.values),
-        era_index.order,
-        era_index.offsets,
-        n_threads_of(n_threads),
-    )
-    return p_lab, f_lab, cube, era_index.labels
+    x = as_kernel_matrix(f_lab.values)
+    missing = np.isnan(p_values)
+    if not missing.any():
+        cube = _core.feature_correlations(p_values, x, er.order, er.offsets, threads)
+        return p_lab, f_lab, cube, er.labels
+    # nan_policy="omit": each column on its own rows (columns with the same NaN rows
+    # together); eras left without rows are NaN
+    cube = np.full((er.n_eras, p_lab.n_cols, f_lab.n_cols), np.nan)
+    patterns: dict[bytes, list[int]] = {}
+    for j in range(p_lab.n_cols):
+        patterns.setdefault(missing[:, j].tobytes(), []).append(j)
+    for cols in patterns.values():
+        rows = np.flatnonzero(~missing[:, cols[0]])
+        sub = er.subset(~missing[:, cols[0]])
+        kept = np.flatnonzero(sub.sizes() > 0)
+        if not kept.size:
+            continue
+        sub = Eras.from_codes(np.searchsorted(kept, sub.codes), sub.labels[kept])
+        part = _core.feature_correlations(
+            np.ascontiguousarray(p_values[np.ix_(rows, np.asarray(cols))]),
+            x[rows],
+            sub.order,
+            sub.offsets,
+            threads,
+        )
+        cube[kept[:, None], np.asarray(cols)] = part
+    return p_lab, f_lab, cube, er.labels
 
 
 # ------------------------------------------------------------------ feature exposure
 
 
 def feature_correlations(
-    preds: Any, features: Any, *, eras: Any = None, n_threads: int | None = None
+    preds: Any,
+    features: Any,
+    *,
+    eras: Any = None,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Pearson correlation of every prediction column with every feature, per era.
 
@@ -143,6 +174,10 @@ def feature_correlations(
     n_threads : int, optional
         Threads over (era, feature block) tasks, 1 to 1024; the result does not depend
         on it.
+    nan_policy : {"raise", "omit"}
+        ``"raise"`` (default): NaN in ``preds`` raises ValueError. ``"omit"``: each
+        prediction column is correlated on its own non-NaN rows of each era (NaN where
+        fewer than 2 are left). ``features`` must be finite either way.
 
     Returns
     -------
@@ -152,7 +187,7 @@ def feature_correlations(
     ``preds``, or a MultiIndex ``(prediction column, feature)`` (so ``out[col]`` is the
     eras x features table of that column).
     """
-    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads)
+    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads, nan_policy)
     feats = _feature_labels(f_lab)
     cols = p_lab.column_labels()
     if eras is None:
@@ -193,7 +228,12 @@ def _exposure_stats(c: np.ndarray, feats: pd.Index) -> tuple[np.ndarray, ...]:
 
 
 def feature_exposure(
-    preds: Any, features: Any, *, eras: Any = None, n_threads: int | None = None
+    preds: Any,
+    features: Any,
+    *,
+    eras: Any = None,
+    n_threads: int | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     r"""Feature exposure of each prediction column, per era.
 
@@ -210,7 +250,7 @@ def feature_exposure(
 
     Parameters
     ----------
-    preds, features, eras, n_threads
+    preds, features, eras, n_threads, nan_policy
         As :func:`feature_correlations` (rows of pandas inputs meet by index label).
 
     Returns
@@ -223,7 +263,7 @@ def feature_exposure(
     * ``eras``, 2-D: a DataFrame indexed by era with MultiIndex columns
       ``(stat, prediction column)``, so ``out["rms"]`` is the eras x columns table.
     """
-    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads)
+    p_lab, f_lab, cube, era_labels = _correlation_cube(preds, features, eras, n_threads, nan_policy)
     std, rms, mx, names = _exposure_stats(cube, _feature_labels(f_lab))  # (E, m) each
     cols = p_lab.column_labels()
     stats = dict(zip(_EXPOSURE_STATS, (std, rms, mx, names), strict=True))
