@@ -72,15 +72,6 @@ def _features(
     return lab
 
 
-def _target(target: Any, anchor: Labeled, name: str = "target") -> np.ndarray:
-    """A finite target aligned to the rows of ``anchor`` (by label for pandas)."""
-    values = vector(target, name, anchor, "preds")
-    bad = int(np.count_nonzero(~np.isfinite(values)))
-    if bad:
-        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
-    return values
-
-
 def _per_column(lab: Labeled, per_era: np.ndarray, era_labels: pd.Index, eras: Any) -> Any:
     """(n_eras x m) scores -> the module's return convention."""
     cols = lab.column_labels()
