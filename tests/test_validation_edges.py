@@ -243,8 +243,13 @@ def test_bags_upper_bound():
             fn(10**7)
     n = 3000  # 100000 bags x 3000 rows > 2**28 metamodel values
     preds = RNG.normal(size=(n, 2))
-    with pytest.raises(ValueError, match=r"bags: 100000 bags x 3000 rows would need"):
+    with pytest.raises(ValueError, match=r"bags: 100000 bags x 3000 rows would need .* GiB"):
         nk.mmc(preds, RNG.normal(size=n), stakes=[1.0, 1.0], bags=100_000)
+    users = 3000  # 100000 bags x 3000 users: 2.2 GiB of float64 bag weights
+    with pytest.raises(ValueError, match=r"bags: 100000 bags x 3000 users would need"):
+        nk.mmc(
+            RNG.normal(size=(20, users)), RNG.normal(size=20), stakes=np.ones(users), bags=100_000
+        )
 
 
 ODD_INPUTS = {

@@ -40,8 +40,8 @@ __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
 _METHODS = {"average": "average", "first": "first", "ordinal": "first"}
 _RANK_CODES = {"average": 0, "first": 1}  # RankMethod in rank.hpp
 _UNIFORM_VARIANCE = 1.0 / 12.0
-#: bounds of ``bags``: the bag draw loops over bags, and the metamodels take
-#: rows x bags float64 values (2**28 values = 2 GiB)
+#: bounds of ``bags``: the bag draw loops over bags, the metamodels take rows x bags
+#: float64 values and the bag weights users x bags (2**28 values = 2 GiB each)
 MAX_BAGS = 100_000
 MAX_BAG_VALUES = 2**28
 
@@ -156,15 +156,16 @@ def _fraction_of(fraction: Any) -> float:
     return value
 
 
-def _check_bag_count(n_bags: int, n_rows: int | None) -> None:
+def _check_bag_count(n_bags: int, n_rows: int | None, n_users: int) -> None:
     if n_bags > MAX_BAGS:
         raise ValueError(f"bags: at most {MAX_BAGS} bags, got {n_bags}")
-    if n_rows is not None and n_bags * n_rows > MAX_BAG_VALUES:
-        raise ValueError(
-            f"bags: {n_bags} bags x {n_rows} rows would need {n_bags * n_rows * 8 / 2**30:.1f} "
-            f"GiB of metamodels; bags x rows must stay below {MAX_BAG_VALUES} (score eras "
-            "in chunks, or use fewer bags)"
-        )
+    for size, what in ((n_rows, "rows"), (n_users, "users")):
+        if size is not None and n_bags * size > MAX_BAG_VALUES:
+            raise ValueError(
+                f"bags: {n_bags} bags x {size} {what} would need "
+                f"{n_bags * size * 8 / 2**30:.1f} GiB (float64); bags x {what} must stay "
+                f"below {MAX_BAG_VALUES} (score eras in chunks, or use fewer bags)"
+            )
 
 
 def _bags_of(
@@ -176,7 +177,7 @@ def _bags_of(
     if isinstance(bags, numbers.Integral) and not isinstance(bags, (bool, np.bool_)):
         if bags < 1:
             raise ValueError(f"bags: expected a positive number of bags, got {bags}")
-        _check_bag_count(int(bags), n_rows)
+        _check_bag_count(int(bags), n_rows, n_users)
         size = round(fraction * n_users)
         if size < 1:
             raise ValueError(
@@ -199,7 +200,7 @@ def _bags_of(
             f"bags: a mask must have shape (n_bags, {n_users}) (one column per user), "
             f"got {mask.shape}"
         )
-    _check_bag_count(mask.shape[0], n_rows)
+    _check_bag_count(mask.shape[0], n_rows, n_users)
     empty = np.flatnonzero(~mask.any(axis=1))
     if empty.size:
         raise ValueError(f"bags: bag {int(empty[0])} contains no user")
@@ -478,8 +479,9 @@ def mmc(
         ``None``: one metamodel of all users. An int: that many bags of
         ``round(fraction * U)`` users each, drawn without replacement with
         ``numpy.random.default_rng(seed)``. A mask: explicit bags. The same bags serve
-        every era. Needs ``stakes``. At most 100 000 bags, and bags x rows at most
-        2**28 (the bag metamodels take 8 bytes each: 2 GiB); ValueError beyond.
+        every era. Needs ``stakes``. At most 100 000 bags, and bags x rows and
+        bags x users each at most 2**28 (float64 metamodels and bag weights: 2 GiB
+        each); ValueError beyond.
     fraction : float in (0, 1]
         Share of users in each drawn bag.
     seed : int or numpy Generator seed
