@@ -532,9 +532,11 @@ def _mmc_eras(
 
 
 def _exposure_eras(
-    part: pd.DataFrame, eras: Any, threads: int, *, columns: Any, features: Any
+    part: pd.DataFrame, eras: Any, threads: int, *, columns: Any, features: Any, options: Any
 ) -> Any:
-    return diagnostics.feature_exposure(part[columns], part[features], eras=eras, n_threads=threads)
+    return diagnostics.feature_exposure(
+        part[columns], part[features], eras=eras, n_threads=threads, **options
+    )
 
 
 def _alpha_eras(
@@ -595,10 +597,10 @@ def _fnc_eras(
     columns: Any,
     features: Any,
     target: Any,
-    preset: Any,
+    options: Any,
 ) -> Any:
     return diagnostics.feature_neutral_corr(
-        part[columns], part[features], part[target], eras=eras, preset=preset, n_threads=threads
+        part[columns], part[features], part[target], eras=eras, n_threads=threads, **options
     )
 
 
@@ -742,6 +744,7 @@ def feature_exposure(
     features: Sequence[Any],
     *,
     era: Hashable = "era",
+    nan_policy: str = "raise",
     eras_whole: bool | None = None,
     n_threads: int | None = None,
 ) -> Lazy:
@@ -749,7 +752,12 @@ def feature_exposure(
     src = _source(ddf, era, eras_whole)
     names = _columns(ddf, columns, "columns")
     feats = _columns(ddf, features, "features", allow_str=False)
-    func = functools.partial(_exposure_eras, columns=_selector(columns, names), features=feats)
+    func = functools.partial(
+        _exposure_eras,
+        columns=_selector(columns, names),
+        features=feats,
+        options={"nan_policy": nan_policy_of(nan_policy)},
+    )
     return Lazy(src, _Task(func, (*names, *feats), _threads_arg(n_threads)), "feature_exposure")
 
 
@@ -761,6 +769,7 @@ def feature_neutral_corr(
     *,
     era: Hashable = "era",
     preset: str = "official",
+    nan_policy: str = "raise",
     eras_whole: bool | None = None,
     n_threads: int | None = None,
 ) -> Lazy:
@@ -774,7 +783,10 @@ def feature_neutral_corr(
         columns=_selector(columns, names),
         features=feats,
         target=tcol,
-        preset=diagnostics._check_preset(preset),
+        options={
+            "preset": diagnostics._check_preset(preset),
+            "nan_policy": nan_policy_of(nan_policy),
+        },
     )
     task = _Task(func, (*names, *feats, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "feature_neutral_corr")
