@@ -111,6 +111,36 @@ def test_core_neutralize_survives_an_era_without_rows(offsets, call):
     )
 
 
+NON_FINITE_TOP_BOTTOM_CHILD = """
+    import numpy as np
+    from neutralkit import _core
+
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(8, 2))
+    mm = rng.normal(size=8) * {mm_scale}
+    t = rng.normal(size=8)
+    p[2, 0] = {p_value}
+    order = np.arange(8, dtype=np.int64)
+    offsets = np.array([0, 8], dtype=np.int64)
+    print(_core.contribution_columns(p, mm, t, order, offsets, 1, 1, -1))
+    print("survived")
+"""
+
+
+@pytest.mark.parametrize(
+    ("mm_scale", "p_value"),
+    [("1.7e308", "0.5"), ("1.0", "np.inf"), ("1.0", "np.nan")],
+    ids=["metamodel-overflows", "inf-pred", "nan-pred"],
+)
+def test_core_contribution_top_bottom_survives_non_finite_values(mm_scale, p_value):
+    """fuzz_core: contribution_columns with top_bottom sorted NaN keys (a metamodel whose
+    squares overflow, or inf/NaN predictions) and crashed with SIGSEGV."""
+    proc = run_child(NON_FINITE_TOP_BOTTOM_CHILD.format(mm_scale=mm_scale, p_value=p_value))
+    assert proc.returncode == 0 and "survived" in proc.stdout, (
+        f"exit {proc.returncode}: {proc.stderr[-500:]}"
+    )
+
+
 # ------------------------------------------------------------------------------------
 # unclear refusals and leaked internals (fuzz_api.py)
 

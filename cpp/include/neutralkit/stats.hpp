@@ -272,6 +272,14 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
                 score += t[eras.row(e, i)] * s.values[static_cast<std::size_t>(i)];
             score /= static_cast<double>(n);
         } else {
+            // The sort needs finite keys: a non-finite p_perp (inf or NaN in the inputs,
+            // or mm.mm overflowing) has no top or bottom (found by fuzz_core: SIGSEGV).
+            for (Index i = 0; i < n; ++i) {
+                if (!std::isfinite(s.values[static_cast<std::size_t>(i)])) {
+                    out[e * m + j] = detail::kNaN;
+                    return;
+                }
+            }
             s.sort.sort(n, [&](Index i) { return s.values[static_cast<std::size_t>(i)]; });
             auto add = [&](Index k) {
                 const auto pos = s.sort.position(k);
