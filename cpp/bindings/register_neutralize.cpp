@@ -64,6 +64,9 @@ double work_of(const py::array& x, const py::array& y) {
 }  // namespace
 
 void register_neutralize(py::module_& m) {
+    // Caches the main thread's id now, while the import holds the GIL: a first call
+    // from two threads at once could otherwise deadlock in the static's initializer.
+    (void)nk_bind::on_main_thread();
     m.def(
         "neutralize",
         [](const py::array& x, const py::array_t<double>& y, const Int64Array& order,
