@@ -2,6 +2,7 @@
 
 #include <neutralkit/contribution.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -52,22 +53,24 @@ void register_contribution(py::module_& m) {
             const auto idx = era_index(order, offsets);
             py::array_t<double> out({preds.shape(0), static_cast<py::ssize_t>(cols.size())});
             double* out_ptr = out.mutable_data();
+            std::atomic<bool> nonfinite{false};
             nk_bind::dispatch_matrix(preds, [&](auto pv) {
-                const auto in = inputs(pv, cols, neutralizers, weights);
+                auto in = inputs(pv, cols, neutralizers, weights);
+                in.nonfinite = &nonfinite;
                 // Safe: the kernel only reads buffers the caller keeps alive and writes
                 // `out`, which no other thread can see yet.
                 py::gil_scoped_release release;
                 nk::neutralized_weights(in, idx, static_cast<nk::WeightPost>(post), n_threads,
                                         out_ptr);
             });
-            return out;
+            return py::make_tuple(out, nonfinite.load());
         },
         py::arg("preds").noconvert(), py::arg("cols").noconvert(),
         py::arg("neutralizers").noconvert(), py::arg("weights").noconvert(),
         py::arg("order").noconvert(), py::arg("offsets").noconvert(), py::arg("post"),
         py::arg("n_threads"),
         "Per-era neutralized weights of the chosen columns (post: 0 none, 1 centre, 2 centre "
-        "and normalize).");
+        "and normalize); returns (weights, whether a prediction read was NaN or infinite).");
 
     m.def(
         "contribution_alpha",
@@ -80,20 +83,23 @@ void register_contribution(py::module_& m) {
             py::array_t<double> out(
                 {static_cast<py::ssize_t>(idx.n_eras), static_cast<py::ssize_t>(cols.size())});
             double* out_ptr = out.mutable_data();
+            std::atomic<bool> nonfinite{false};
             const double* t_ptr = target.data();
             nk_bind::dispatch_matrix(preds, [&](auto pv) {
-                const auto in = inputs(pv, cols, neutralizers, weights);
+                auto in = inputs(pv, cols, neutralizers, weights);
+                in.nonfinite = &nonfinite;
                 // Safe: read-only inputs, private output.
                 py::gil_scoped_release release;
                 nk::alpha_columns(in, t_ptr, idx, n_threads, out_ptr);
             });
-            return out;
+            return py::make_tuple(out, nonfinite.load());
         },
         py::arg("preds").noconvert(), py::arg("cols").noconvert(),
         py::arg("neutralizers").noconvert(), py::arg("weights").noconvert(),
         py::arg("target").noconvert(), py::arg("order").noconvert(), py::arg("offsets").noconvert(),
         py::arg("n_threads"),
-        "Per-era alpha (neutralized weights times the centred target, over n).");
+        "Per-era alpha (neutralized weights times the centred target, over n); returns "
+        "(alpha, whether a prediction read was NaN or infinite).");
 
     m.def(
         "contribution_mpc",
@@ -109,19 +115,22 @@ void register_contribution(py::module_& m) {
             py::array_t<double> out(
                 {static_cast<py::ssize_t>(idx.n_eras), static_cast<py::ssize_t>(cols.size())});
             double* out_ptr = out.mutable_data();
+            std::atomic<bool> nonfinite{false};
             const double* t_ptr = target.data();
             const double* s_ptr = stakes.data();
             nk_bind::dispatch_matrix(preds, [&](auto pv) {
-                const auto in = inputs(pv, cols, neutralizers, weights);
+                auto in = inputs(pv, cols, neutralizers, weights);
+                in.nonfinite = &nonfinite;
                 // Safe: read-only inputs, private output.
                 py::gil_scoped_release release;
                 nk::mpc_columns(in, s_ptr, t_ptr, idx, n_threads, out_ptr);
             });
-            return out;
+            return py::make_tuple(out, nonfinite.load());
         },
         py::arg("preds").noconvert(), py::arg("cols").noconvert(), py::arg("stakes").noconvert(),
         py::arg("neutralizers").noconvert(), py::arg("weights").noconvert(),
         py::arg("target").noconvert(), py::arg("order").noconvert(), py::arg("offsets").noconvert(),
         py::arg("n_threads"),
-        "Per-era meta-portfolio contribution of the chosen columns (stakes summing to 1).");
+        "Per-era meta-portfolio contribution of the chosen columns (stakes summing to 1); "
+        "returns (mpc, whether a prediction read was NaN or infinite).");
 }

@@ -14,7 +14,7 @@ def contribution_weights(
     offsets: np.ndarray,
     post: int,
     n_threads: int,
-) -> np.ndarray: ...
+) -> tuple[np.ndarray, bool]: ...
 def contribution_alpha(
     preds: np.ndarray,
     cols: np.ndarray,
@@ -24,7 +24,7 @@ def contribution_alpha(
     order: np.ndarray,
     offsets: np.ndarray,
     n_threads: int,
-) -> np.ndarray: ...
+) -> tuple[np.ndarray, bool]: ...
 def contribution_mpc(
     preds: np.ndarray,
     cols: np.ndarray,
@@ -35,6 +35,6 @@ def contribution_mpc(
     order: np.ndarray,
     offsets: np.ndarray,
     n_threads: int,
-) -> np.ndarray: ...
+) -> tuple[np.ndarray, bool]: ...
 
 def __getattr__(name: str) -> Any: ...

@@ -93,12 +93,21 @@ def _vector_of(x: Any, name: str, ref: Labeled, allow_nan: bool) -> np.ndarray:
 
 
 def _preds_of(preds: Any, policy: str) -> Labeled:
+    """The predictions as given (never copied). NaN/inf under "raise" are found by the
+    kernels while they read the values (see :func:`_refuse_nonfinite`)."""
     lab = labeled(preds, "preds")
-    if policy == "raise":
-        check_finite(lab, "preds")
-    else:
+    if policy == "omit":
         check_no_inf(lab.values, "preds")
     return lab
+
+
+def _refuse_nonfinite(result: tuple[np.ndarray, bool], lab: Labeled) -> np.ndarray:
+    """The kernel's output; a ValueError naming the count and the first column when the
+    kernel saw NaN or infinity in the predictions."""
+    out, nonfinite = result
+    if nonfinite:
+        check_finite(lab, "preds")
+    return out
 
 
 def _wrap_scores(out: np.ndarray, columns: pd.Index, er: Eras, eras: Any, one: bool) -> Any:
@@ -136,7 +145,7 @@ def _weights_kernel(
     er: Eras,
     center_and_normalize: bool,
     threads: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, bool]:
     post = _CENTER_NORMALIZE if center_and_normalize else _NO_POST
     return _core.contribution_weights(
         as_kernel_matrix(values),
@@ -152,7 +161,7 @@ def _weights_kernel(
 
 def _alpha_kernel(
     values: np.ndarray, nmat: np.ndarray, v: np.ndarray, t: np.ndarray, er: Eras, threads: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, bool]:
     return _core.contribution_alpha(
         as_kernel_matrix(values), _all_columns(values), nmat, v, t, er.order, er.offsets, threads
     )
@@ -213,14 +222,16 @@ def neutralized_weights(
     er.check_min_size(2, "this score")
     cnorm = bool(center_and_normalize)
     if policy == "raise":
-        return lab.wrap_rows(_weights_kernel(lab.values, nmat, v, er, cnorm, threads))
+        out = _weights_kernel(lab.values, nmat, v, er, cnorm, threads)
+        return lab.wrap_rows(_refuse_nonfinite(out, lab))
     out = np.full(lab.values.shape, np.nan)
     for cols, mask in _column_groups(lab.values, np.ones(lab.n_rows, dtype=bool)):
         if not mask.any():
             continue
         sub = er.subset(mask)
         block = lab.values[np.ix_(mask, cols)]
-        out[np.ix_(mask, cols)] = _weights_kernel(block, nmat[mask], v[mask], sub, cnorm, threads)
+        res, _ = _weights_kernel(block, nmat[mask], v[mask], sub, cnorm, threads)
+        out[np.ix_(mask, cols)] = res
     return lab.wrap_rows(out)
 
 
@@ -266,14 +277,14 @@ def alpha(
     columns = lab.column_labels()
     if policy == "raise":
         er.check_min_size(2, "this score")
-        out = _alpha_kernel(lab.values, nmat, v, t, er, threads)
+        out = _refuse_nonfinite(_alpha_kernel(lab.values, nmat, v, t, er, threads), lab)
         return _wrap_scores(out, columns, er, eras, lab.was_1d)
     out = np.full((er.n_eras, lab.n_cols), np.nan)
     for cols, mask in _column_groups(lab.values, ~np.isnan(t)):
         if not mask.any():
             continue
         sub = er.subset(mask)
-        res = _alpha_kernel(
+        res, _ = _alpha_kernel(
             lab.values[np.ix_(mask, cols)], nmat[mask], v[mask], t[mask], sub, threads
         )
         res[sub.sizes() < 2, :] = np.nan
@@ -328,8 +339,7 @@ def _stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _check_staked_finite(lab: Labeled, cols: np.ndarray, labels: pd.Index) -> None:
-    """ValueError for NaN/inf in the staked columns (read in place when every column is
-    staked in order, the usual case; a subset is copied)."""
+    """ValueError for NaN/inf in the staked columns, with the count and first column."""
     if lab.values.dtype.kind != "f":
         return
     if len(cols) == lab.n_cols and np.array_equal(cols, np.arange(lab.n_cols)):
@@ -399,13 +409,14 @@ def meta_portfolio_contribution(
     er = _eras_for(eras, lab)
     values = lab.values
     if policy == "raise":
-        _check_staked_finite(lab, cols, labels)
         if np.isnan(t).any():
             raise ValueError(f"target: contains {int(np.isnan(t).sum())} NaN value(s)")
         er.check_min_size(2, "this score")
-        out = _core.contribution_mpc(
+        out, nonfinite = _core.contribution_mpc(
             as_kernel_matrix(values), cols, s, nmat, v, t, er.order, er.offsets, threads
         )
+        if nonfinite:  # found while the kernel read the staked columns
+            _check_staked_finite(lab, cols, labels)
     else:
         mask = ~np.isnan(t)
         if values.dtype.kind == "f":
@@ -414,7 +425,7 @@ def meta_portfolio_contribution(
             mask &= ~np.isnan(staked).any(axis=1)
         sub = er.subset(mask)
         sub.check_min_size(2, "this score")
-        out = _core.contribution_mpc(
+        out, _ = _core.contribution_mpc(
             as_kernel_matrix(values[mask]),
             cols,
             s,

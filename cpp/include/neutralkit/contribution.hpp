@@ -20,9 +20,11 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace neutralkit {
@@ -37,6 +39,10 @@ struct ContributionInputs {
     const double* neutralizers = nullptr;  // n x k, row-major
     Index k = 0;
     const double* sample_weights = nullptr;  // n
+    // Set when a prediction read is NaN or infinite (the caller then reports it; the
+    // columns concerned come out NaN). The check rides on the gather, so the caller needs
+    // no separate pass over the predictions.
+    std::atomic<bool>* nonfinite = nullptr;
 };
 
 // What happens to each column of W after the projection (per era).
@@ -82,33 +88,61 @@ ContributionEra gather_era(const ContributionInputs<T>& in, const EraIndex& eras
     return d;
 }
 
+// Columns j0 .. j0 + s.cols() of S = p15(ndtri(rank_avg(P))) for one era, into s
+// (n x block, column-major). With `codes` (n x block, column-major), each entry's rank
+// code (2 rank - 1, S = table[code]) is kept too: a compact copy of S for a second pass.
+template <class T, class Code = std::uint16_t>
+void score_block(const ContributionInputs<T>& in, const EraIndex& eras, Index e,
+                 const ContributionEra& d, Index j0, Eigen::Ref<Eigen::MatrixXd> s,
+                 Code* codes = nullptr) {
+    const Index n = d.n;
+    const Index width = s.cols();
+    // Gather the block row by row (a few consecutive values per row of a C-order input,
+    // instead of one cache line per value when reading a column at a time), then rank
+    // each column from its contiguous copy and overwrite it with the transformed ranks.
+    const std::int64_t* cols = in.cols + j0;
+    double finite_check = 0.0;  // x - x is 0 for finite x, NaN for NaN and inf
+    for (Index i = 0; i < n; ++i) {
+        const auto r = eras.row(e, i);
+        for (Index b = 0; b < width; ++b) {
+            const double x = static_cast<double>(in.preds(r, cols[b]));
+            s(i, b) = x;
+            finite_check += x - x;
+        }
+    }
+    if (finite_check != 0.0 && in.nonfinite) in.nonfinite->store(true);
+    auto& sorted = scratch().sort;
+    for (Index b = 0; b < width; ++b) {
+        double* col = s.col(b).data();
+        Code* code_col = codes ? codes + b * n : nullptr;
+        // sort() copies the column, so col can be overwritten while the codes come out
+        const Index count = sorted.sort(n, [&](Index i) { return col[i]; });
+        if (count < n) {  // the Python layer never passes NaN; stay defined anyway
+            std::fill(col, col + n, std::numeric_limits<double>::quiet_NaN());
+            if (code_col) std::fill(code_col, code_col + n, Code{0});  // table[0] is 0
+            continue;
+        }
+        if (code_col) {
+            sorted.for_each_code(RankMethod::Average,
+                                 [&](Index, std::uint32_t pos, std::int64_t code) {
+                                     col[pos] = d.table[static_cast<std::size_t>(code)];
+                                     code_col[pos] = static_cast<Code>(code);
+                                 });
+        } else {
+            sorted.for_each_code(RankMethod::Average,
+                                 [&](Index, std::uint32_t pos, std::int64_t code) {
+                                     col[pos] = d.table[static_cast<std::size_t>(code)];
+                                 });
+        }
+    }
+}
+
 // Columns j0 .. j0 + w.cols() of W for one era, into w (n x block, column-major).
 template <class T>
 void weight_block(const ContributionInputs<T>& in, const EraIndex& eras, Index e,
                   const ContributionEra& d, Index j0, WeightPost post,
                   Eigen::Ref<Eigen::MatrixXd> w) {
-    const Index n = d.n;
-    const Index width = w.cols();
-    // Gather the block row by row (a few consecutive values per row of a C-order input,
-    // instead of one cache line per value when reading a column at a time), then rank
-    // each column from its contiguous copy and overwrite it with the transformed ranks.
-    const std::int64_t* cols = in.cols + j0;
-    for (Index i = 0; i < n; ++i) {
-        const auto r = eras.row(e, i);
-        for (Index b = 0; b < width; ++b) w(i, b) = static_cast<double>(in.preds(r, cols[b]));
-    }
-    auto& sorted = scratch().sort;
-    for (Index b = 0; b < width; ++b) {
-        double* col = w.col(b).data();
-        const Index count = sorted.sort(n, [&](Index i) { return col[i]; });
-        if (count < n) {  // the Python layer never passes NaN; stay defined anyway
-            std::fill(col, col + n, std::numeric_limits<double>::quiet_NaN());
-            continue;
-        }
-        sorted.for_each_code(RankMethod::Average, [&](Index, std::uint32_t pos, std::int64_t code) {
-            col[pos] = d.table[static_cast<std::size_t>(code)];
-        });
-    }
+    score_block(in, eras, e, d, j0, w);
     if (in.k > 0) {
         const Eigen::MatrixXd a = d.neut_vt * w;  // k x block: Nᵀ (v ∘ S)
         w.noalias() -= d.neut * a;
@@ -120,18 +154,6 @@ void weight_block(const ContributionInputs<T>& in, const EraIndex& eras, Index e
         col.array() -= col.mean();
         if (post == WeightPost::CenterNormalize) col /= col.cwiseAbs().sum();  // 0/0: NaN
     }
-}
-
-// Every column of W for one era (n x n_cols, column-major), blocks on `threads` threads.
-template <class T>
-void era_weights(const ContributionInputs<T>& in, const EraIndex& eras, Index e,
-                 const ContributionEra& d, WeightPost post, int threads, Eigen::MatrixXd& w) {
-    w.resize(d.n, in.n_cols);
-    parallel_for(n_blocks(in.n_cols), threads, [&](Index blk) {
-        const Index j0 = blk * kBlock;
-        const Index width = std::min(kBlock, in.n_cols - j0);
-        weight_block(in, eras, e, d, j0, post, w.middleCols(j0, width));
-    });
 }
 
 // f(e, inner_threads) for every era: eras in parallel when there are enough of them,
@@ -152,6 +174,10 @@ inline Eigen::VectorXd centred_target(const double* t, const EraIndex& eras, Ind
     for (Index i = 0; i < n; ++i) tc(i) = t[eras.row(e, i)];
     tc.array() -= tc.mean();
     return tc;
+}
+
+inline void fill_nan(double* first, double* last) {
+    std::fill(first, last, std::numeric_limits<double>::quiet_NaN());
 }
 
 }  // namespace detail
@@ -178,64 +204,141 @@ void neutralized_weights(const ContributionInputs<T>& in, const EraIndex& eras, 
     });
 }
 
-// out (n_eras x n_cols) = wᵀ (t - mean t) / n per era and column.
+// out (n_eras x n_cols) = wᵀ (t - mean t) / n per era and column, without forming W:
+//   Wᵀ x = Sᵀ (v ∘ x) - Aᵀ (Nᵀ (v ∘ x)),   A = Nᵀ (v ∘ S)
+// (one GEMM for A and one matrix-vector product per block, instead of two GEMMs).
 template <class T>
 void alpha_columns(const ContributionInputs<T>& in, const double* target, const EraIndex& eras,
                    int n_threads, double* out) {
     const Index m = in.n_cols;
     detail::for_each_era(eras, n_threads, [&](Index e, int threads) {
         if (eras.size(e) == 0) {  // Eigen reductions need at least one row
-            std::fill(out + e * m, out + (e + 1) * m, std::numeric_limits<double>::quiet_NaN());
+            detail::fill_nan(out + e * m, out + (e + 1) * m);
             return;
         }
         const auto d = detail::gather_era(in, eras, e);
         const Eigen::VectorXd tc = detail::centred_target(target, eras, e);
+        const Eigen::VectorXd vt = d.v.cwiseProduct(tc);
+        const Eigen::VectorXd nt = d.neut_vt * tc;  // Nᵀ (v ∘ t_c)
+        // One GEMM per block gives both A_b = Nᵀ (v ∘ S_b) and S_bᵀ (v ∘ t_c).
+        Eigen::MatrixXd lhs(in.k + 1, d.n);
+        lhs.topRows(in.k) = d.neut_vt;
+        lhs.row(in.k) = vt.transpose();
         parallel_for(detail::n_blocks(m), threads, [&](Index blk) {
             const Index j0 = blk * detail::kBlock;
             const Index width = std::min(detail::kBlock, m - j0);
-            Eigen::MatrixXd w(d.n, width);
-            detail::weight_block(in, eras, e, d, j0, WeightPost::None, w);
-            const Eigen::VectorXd a = w.transpose() * tc;
+            Eigen::MatrixXd s(d.n, width);
+            detail::score_block(in, eras, e, d, j0, s);
+            const Eigen::MatrixXd r = lhs * s;
+            Eigen::VectorXd a = r.row(in.k).transpose();
+            a.noalias() -= r.topRows(in.k).transpose() * nt;
             for (Index b = 0; b < width; ++b) out[e * m + j0 + b] = a(b) / static_cast<double>(d.n);
         });
     });
 }
 
+namespace detail {
+
+// The MPC of one era into row (n_cols values); Code holds a rank code (< 2n).
+template <class Code, class T>
+void mpc_era(const ContributionInputs<T>& in, const double* stakes, const double* target,
+             const EraIndex& eras, Index e, int threads, double* row) {
+    const Index m = in.n_cols;
+    const Index k = in.k;
+    const Index blocks = n_blocks(m);
+    const Eigen::Map<const Eigen::VectorXd> stake(stakes, m);
+    const auto d = gather_era(in, eras, e);
+    const Index n = d.n;
+    const Eigen::VectorXd tc = centred_target(target, eras, e);
+    // Pass 1, per block: S_b (a block-local buffer), its rank codes (kept for pass 2),
+    // and from one GEMM A_b = Nᵀ (v ∘ S_b), S_bᵀ v and S_bᵀ (v ∘ t_c); then S_b s_b.
+    Eigen::MatrixXd lhs(k + 2, n);
+    lhs.topRows(k) = d.neut_vt;
+    lhs.row(k) = d.v.transpose();
+    lhs.row(k + 1) = d.v.cwiseProduct(tc).transpose();
+    std::unique_ptr<Code[]> codes(new Code[static_cast<std::size_t>(n * m)]);
+    Eigen::MatrixXd a(k, m);             // A = Nᵀ (v ∘ S)
+    Eigen::VectorXd sv(m), st(m);        // Sᵀ v, Sᵀ (v ∘ t_c)
+    Eigen::MatrixXd ss_part(n, blocks);  // each block's S_b s_b
+    parallel_for(blocks, threads, [&](Index blk) {
+        const Index j0 = blk * kBlock;
+        const Index width = std::min(kBlock, m - j0);
+        Eigen::MatrixXd sb(n, width);
+        score_block(in, eras, e, d, j0, sb, codes.get() + j0 * n);
+        const Eigen::MatrixXd r = lhs * sb;
+        a.middleCols(j0, width) = r.topRows(k);
+        sv.segment(j0, width) = r.row(k).transpose();
+        st.segment(j0, width) = r.row(k + 1).transpose();
+        ss_part.col(blk).noalias() = sb * stake.segment(j0, width);
+    });
+    const Eigen::VectorXd nv = d.neut_vt * Eigen::VectorXd::Ones(n);  // Nᵀ v
+    const Eigen::VectorXd nt = d.neut_vt * tc;                        // Nᵀ (v ∘ t_c)
+    const Eigen::VectorXd mu = (sv - a.transpose() * nv) / static_cast<double>(n);
+    Eigen::VectorXd q = ss_part.col(0);  // block shares summed in block order
+    for (Index blk = 1; blk < blocks; ++blk) q += ss_part.col(blk);
+    const Eigen::VectorXd as = a * stake;
+    q -= d.neut * as;
+    q = q.cwiseProduct(d.v);
+    q.array() -= mu.dot(stake);
+    q.array() -= q.mean();  // W_c s has mean 0 up to rounding; numerai-tools re-centres
+    const double qq = q.squaredNorm();
+    if (!(qq > 0.0)) {
+        fill_nan(row, row + m);
+        return;
+    }
+    // Pass 2: Sᵀ (v ∘ q), S read back through its rank codes.
+    const Eigen::VectorXd vq = d.v.cwiseProduct(q);
+    Eigen::VectorXd sq(m);
+    const double* table = d.table.data();
+    parallel_for(blocks, threads, [&](Index blk) {
+        const Index j0 = blk * kBlock;
+        const Index width = std::min(kBlock, m - j0);
+        for (Index j = j0; j < j0 + width; ++j) {
+            const Code* c = codes.get() + j * n;
+            const double* x = vq.data();
+            double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent chains for the gathers
+            Index i = 0;
+            for (; i + 4 <= n; i += 4)
+                for (int u = 0; u < 4; ++u) acc[u] += table[c[i + u]] * x[i + u];
+            for (; i < n; ++i) acc[0] += table[c[i]] * x[i];
+            sq(j) = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        }
+    });
+    const Eigen::VectorXd nq = d.neut_vt * q;  // Nᵀ (v ∘ q)
+    const Eigen::VectorXd wt = st - a.transpose() * nt - mu * tc.sum();
+    const Eigen::VectorXd wq = sq - a.transpose() * nq - mu * q.sum();
+    const double qt = q.dot(tc);
+    const double scale = 1.0 / (std::sqrt(qq) * kMpcScale);
+    for (Index j = 0; j < m; ++j) row[j] = (wt(j) - wq(j) * (qt / qq)) * scale;
+}
+
+}  // namespace detail
+
 // out (n_eras x n_cols) = the meta-portfolio contribution of each column per era, with
 // `stakes` (n_cols, summing to 1) in the order of in.cols. NaN in an era where the
-// portfolio q is identically 0.
+// portfolio q is identically 0. W is never formed: with A = Nᵀ (v ∘ S) (k x m),
+//   Wᵀ x = Sᵀ (v ∘ x) - Aᵀ (Nᵀ (v ∘ x)),   μ = Wᵀ 1 / n (the column means of W),
+//   W s = v ∘ (S s - N (A s)),   q = W s - μᵀ s (then re-centred),
+//   W_cᵀ x = Wᵀ x - μ (1ᵀ x),
+//   mpc = (W_cᵀ t_c - W_cᵀ q (qᵀ t_c) / (qᵀ q)) / ||q|| / 50.
+// Pass 1 (blocks) ranks S and takes every product with it that does not need q (each
+// block's share of S s is summed in block order, so the result does not depend on the
+// thread count); pass 2 computes Sᵀ (v ∘ q) from the rank codes kept in pass 1 (2 bytes
+// per entry for eras under 32768 rows, a quarter of storing S).
 template <class T>
 void mpc_columns(const ContributionInputs<T>& in, const double* stakes, const double* target,
                  const EraIndex& eras, int n_threads, double* out) {
     const Index m = in.n_cols;
-    const Eigen::Map<const Eigen::VectorXd> s(stakes, m);
     detail::for_each_era(eras, n_threads, [&](Index e, int threads) {
         double* row = out + e * m;
-        if (eras.size(e) == 0) {  // Eigen reductions need at least one row
-            std::fill(row, row + m, std::numeric_limits<double>::quiet_NaN());
-            return;
+        const Index n = eras.size(e);
+        if (n == 0) {  // Eigen reductions need at least one row
+            detail::fill_nan(row, row + m);
+        } else if (2 * n <= 65536) {
+            detail::mpc_era<std::uint16_t>(in, stakes, target, eras, e, threads, row);
+        } else {
+            detail::mpc_era<std::uint32_t>(in, stakes, target, eras, e, threads, row);
         }
-        const auto d = detail::gather_era(in, eras, e);
-        const Eigen::VectorXd tc = detail::centred_target(target, eras, e);
-        Eigen::MatrixXd wc;
-        detail::era_weights(in, eras, e, d, WeightPost::Center, threads, wc);
-        Eigen::VectorXd q = wc * s;
-        q.array() -= q.mean();  // W_c s has mean 0 up to rounding; numerai-tools re-centres
-        const double qq = q.squaredNorm();
-        if (!(qq > 0.0)) {
-            std::fill(row, row + m, std::numeric_limits<double>::quiet_NaN());
-            return;
-        }
-        const double qt = q.dot(tc);
-        const double scale = 1.0 / (std::sqrt(qq) * detail::kMpcScale);
-        parallel_for(detail::n_blocks(m), threads, [&](Index blk) {
-            const Index j0 = blk * detail::kBlock;
-            const Index width = std::min(detail::kBlock, m - j0);
-            const auto block = wc.middleCols(j0, width);
-            const Eigen::VectorXd wt = block.transpose() * tc;
-            const Eigen::VectorXd wq = block.transpose() * q;
-            for (Index b = 0; b < width; ++b) row[j0 + b] = (wt(b) - wq(b) * (qt / qq)) * scale;
-        });
     });
 }
 
