@@ -496,3 +496,28 @@ def test_feature_exposure_omit_each_column_on_its_own_rows():
         nk.feature_exposure(preds.loc[ok, "m2"], FEATURES[ok], eras=ERAS[ok])["rms"],
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("feature_correlations", ("preds", "features")),
+        ("feature_exposure", ("preds", "features")),
+        ("feature_neutral_corr", ("preds", "features", "target")),
+        ("neutral_correlation", ("preds", "features", "target")),
+    ],
+)
+def test_diagnostics_omit_vs_reference(name, args):
+    preds, target = PREDS.copy(), TARGET.copy()
+    preds.iloc[[0, 3, 8, 13], 0] = np.nan
+    preds.iloc[[3, 20], 1] = np.nan
+    target.iloc[[7]] = np.nan
+    inputs = {"preds": preds, "features": FEATURES, "target": target}
+    fast = getattr(nk, name)(*[inputs[a] for a in args], eras=ERAS, nan_policy="omit")
+    slow = getattr(ref, name)(*[inputs[a] for a in args], eras=ERAS, nan_policy="omit")
+    if name == "feature_exposure":
+        for stat in ("std", "rms", "max"):
+            close(fast[stat], slow[stat])
+        assert (fast["max_feature"] == slow["max_feature"]).all().all()
+    else:
+        close(fast, slow)

@@ -47,6 +47,16 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _present(policy: str, name: str, *vectors: np.ndarray) -> np.ndarray:
+    """Rows where every vector has a value; NaN raises under nan_policy="raise"."""
+    ok = np.ones(len(vectors[0]), dtype=bool)
+    for v in vectors:
+        ok &= ~np.isnan(v)
+    if policy == "raise" and not ok.all():
+        raise ValueError(f"{name}: NaN (nan_policy='raise')")
+    return ok
+
+
 def _scores(per_era: dict, cols: list, was_1d: bool, eras: Any) -> Any:
     frame = pd.DataFrame(per_era, index=cols).T
     if eras is None:
@@ -56,18 +66,19 @@ def _scores(per_era: dict, cols: list, was_1d: bool, eras: Any) -> Any:
     return frame.astype(np.float64)
 
 
-def feature_correlations(preds, features, *, eras=None, n_threads=None):
+def feature_correlations(preds, features, *, eras=None, n_threads=None, nan_policy="raise"):
     p, was_1d, name = _frame(preds)
     f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
     fv = f.to_numpy(np.float64)
     per_era = {}
     for label, rows in _groups(eras, len(p)):
-        per_era[label] = np.array(
-            [
-                [_pearson(p.iloc[rows, i].to_numpy(), fv[rows, j]) for j in range(fv.shape[1])]
-                for i in range(p.shape[1])
-            ]
-        )
+        c = np.full((p.shape[1], fv.shape[1]), np.nan)
+        for i in range(p.shape[1]):
+            pv = p.iloc[rows, i].to_numpy(np.float64)
+            ok = _present(nan_policy, "preds", pv)  # "omit": each column on its own rows
+            for j in range(fv.shape[1]):
+                c[i, j] = _pearson(pv[ok], fv[rows, j][ok])
+        per_era[label] = c
     if eras is None:
         c = per_era[None]
         if was_1d:
@@ -94,7 +105,7 @@ def _stats(c: np.ndarray, names: pd.Index) -> list:
     ]
 
 
-def feature_exposure(preds, features, *, eras=None, n_threads=None):
+def feature_exposure(preds, features, *, eras=None, n_threads=None, nan_policy="raise"):
     p, was_1d, name = _frame(preds)
     f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
     stat_names = ["std", "rms", "max", "max_feature"]
@@ -102,18 +113,15 @@ def feature_exposure(preds, features, *, eras=None, n_threads=None):
     for label, rows in _groups(eras, len(p)):
         sub_p = p.iloc[rows]
         sub_f = f.iloc[rows]
-        rows_out[label] = {
-            col: _stats(
-                np.array(
-                    [
-                        _pearson(sub_p[col].to_numpy(), sub_f.iloc[:, j].to_numpy(np.float64))
-                        for j in range(f.shape[1])
-                    ]
-                ),
-                f.columns,
-            )
-            for col in p.columns
-        }
+        rows_out[label] = {}
+        for col in p.columns:
+            pv = sub_p[col].to_numpy(np.float64)
+            ok = _present(nan_policy, "preds", pv)  # "omit": each column on its own rows
+            c = [
+                _pearson(pv[ok], sub_f.iloc[:, j].to_numpy(np.float64)[ok])
+                for j in range(f.shape[1])
+            ]
+            rows_out[label][col] = _stats(np.array(c), f.columns)
     if eras is None:
         per_col = rows_out[None]
         if was_1d:
@@ -148,7 +156,9 @@ def _numerai_corr(p: np.ndarray, t: np.ndarray) -> float:
     return _pearson(g15, t15)
 
 
-def feature_neutral_corr(preds, features, target, *, eras=None, preset="official", n_threads=None):
+def feature_neutral_corr(
+    preds, features, target, *, eras=None, preset="official", n_threads=None, nan_policy="raise"
+):
     p, was_1d, _ = _frame(preds)
     x = np.asarray(features, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64).reshape(-1)
@@ -156,35 +166,45 @@ def feature_neutral_corr(preds, features, target, *, eras=None, preset="official
     for label, rows in _groups(eras, len(p)):
         scores = []
         for col in p.columns:
-            v = p[col].to_numpy()[rows]
+            v, tt = p[col].to_numpy(np.float64)[rows], t[rows]
+            ok = _present(nan_policy, "preds/target", v, tt)  # "omit": the column's rows
+            if ok.sum() < 2:
+                scores.append(math.nan)
+                continue
+            v, tt, xx = v[ok], tt[ok], x[rows][ok]
             if preset == "official":
-                r = neutralize(ndtri(_rank_uniform(v, "average")), x[rows])
+                r = neutralize(ndtri(_rank_uniform(v, "average")), xx)
                 sd = r.std()
                 r = r / sd if sd > 0 else r
-                scores.append(_numerai_corr(r, t[rows]))
+                scores.append(_numerai_corr(r, tt))
             else:
                 # example-scripts get_feature_neutral_mean: Gaussian of ordinal ranks,
                 # no-intercept projection, uniform re-rank (ties by row order), Pearson
                 g = ndtri(_rank_uniform(v, "first"))
-                r = neutralize(g, x[rows], intercept=False)
-                scores.append(_pearson(_rank_uniform(r, "first"), t[rows]))
+                r = neutralize(g, xx, intercept=False)
+                scores.append(_pearson(_rank_uniform(r, "first"), tt))
         per_era[label] = scores
     return _scores(per_era, list(p.columns), was_1d, eras)
 
 
-def neutral_correlation(preds, neutralizers, target, *, eras=None, n_threads=None):
+def neutral_correlation(
+    preds, neutralizers, target, *, eras=None, n_threads=None, nan_policy="raise"
+):
     p, was_1d, _ = _frame(preds)
     x = np.asarray(neutralizers, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64).reshape(-1)
     per_era = {}
     for label, rows in _groups(eras, len(p)):
-        per_era[label] = [
-            _pearson(
-                neutralize(ndtri(_rank_uniform(p[c].to_numpy()[rows], "average")), x[rows]),
-                t[rows] - t[rows].mean(),
-            )
-            for c in p.columns
-        ]
+        scores = []
+        for c in p.columns:
+            v, tt = p[c].to_numpy(np.float64)[rows], t[rows]
+            ok = _present(nan_policy, "preds/target", v, tt)  # "omit": the column's rows
+            if ok.sum() < 2:
+                scores.append(math.nan)
+                continue
+            g = ndtri(_rank_uniform(v[ok], "average"))
+            scores.append(_pearson(neutralize(g, x[rows][ok]), tt[ok] - tt[ok].mean()))
+        per_era[label] = scores
     return _scores(per_era, list(p.columns), was_1d, eras)
 
 
