@@ -5,7 +5,9 @@
 // orthonormal) and sample weights v:
 //   S = p15(ndtri(rank_avg(P)))         one batched rank of every column; the transform
 //                                       is a per-era table of the 2n possible codes
-//   W = (S - N (Nᵀ (v ∘ S))) ∘ v        two GEMMs per block of columns (Eigen)
+//   A = Nᵀ (v ∘ S)                      one GEMM per block of columns (Eigen)
+//   W = (S - N A) ∘ v                   formed only for neutralized_weights; alpha and MPC
+//                                       use Wᵀ x = Sᵀ (v ∘ x) - Aᵀ (Nᵀ (v ∘ x))
 //   alpha = Wᵀ t_c / n
 //   MPC: W_c = W - column means, q = W_c s (re-centred),
 //        mpc = (W_cᵀ t_c - W_cᵀ q (qᵀ t_c) / (qᵀ q)) / ||q|| / 50
