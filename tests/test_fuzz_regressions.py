@@ -295,3 +295,14 @@ def test_summary_of_scores_near_1e200():
         assert big[stat] == pytest.approx(small[stat] * scale, rel=1e-12), stat
     for stat in ("sharpe", "sortino", "hit_rate", "autocorr", "smart_sharpe"):
         assert big[stat] == pytest.approx(small[stat], rel=1e-12), stat
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 2.0**-1070])
+def test_feature_correlations_with_two_rows_and_extreme_feature_scales(scale):
+    """fuzz_api: two rows, features scaled by 1e300 / 1e-300: correlations of 0.0 and inf
+    (with 2 rows every correlation is +-1)."""
+    p = np.array([[0.3, -1.2], [1.1, 0.4]])
+    x = np.array([[0.5, -2.0, 1.0], [-1.5, 0.25, 3.0]])
+    expected = nk.feature_correlations(p, x)
+    np.testing.assert_allclose(np.abs(expected), 1.0)
+    np.testing.assert_allclose(nk.feature_correlations(p, x * scale), expected, atol=1e-12)

@@ -199,9 +199,9 @@ def _bounded(result: Any) -> str | None:
     arr = _as_float_array(result)
     if arr is None:
         return None
-    finite = arr[np.isfinite(arr)]
-    if finite.size and np.max(np.abs(finite)) > 1.0 + 1e-9:
-        return f"correlation outside [-1, 1]: {float(np.max(np.abs(finite)))!r}"
+    values = arr[~np.isnan(arr)]  # inf is out of range too
+    if values.size and np.max(np.abs(values)) > 1.0 + 1e-9:
+        return f"correlation outside [-1, 1]: {float(np.max(np.abs(values)))!r}"
     return None
 
 
@@ -230,6 +230,7 @@ RESULT_CHECKS: dict[str, list[Callable[..., str | None]]] = {
     "corr": [lambda a, k, r: _bounded(r)],
     "numerai_corr": [lambda a, k, r: _bounded(r)],
     "feature_correlations": [lambda a, k, r: _bounded(r)],
+    "churn": [lambda a, k, r: None if _as_float_array(r) is None else _bounded(1.0 - r)],
 }
 
 

@@ -210,6 +210,21 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
                     sum[static_cast<std::size_t>(j)] / static_cast<double>(n);
             const Eigen::Map<const Eigen::RowVectorXd> mean_row(mean.data(), kc);
             block.rowwise() -= mean_row;
+            // Second pass: the mean of the centred values corrects a rounded first mean
+            // (int64 values past 2^53, e.g. nanosecond timestamps, whose sums round).
+            block.rowwise() -= block.colwise().mean();
+            // A centred column beyond [2^-500, 2^500] is scaled by an exact power of two to
+            // max |x| in [1, 2): the correlation does not change, and the squares neither
+            // overflow (1e300) nor underflow (1e-300, denormals). Found by fuzz_api.
+            const Eigen::RowVectorXd largest = block.cwiseAbs().colwise().maxCoeff();
+            for (Index j = 0; j < kc; ++j) {
+                const double big = largest(j);
+                if (big > 0.0 && std::isfinite(big) && (big < 0x1p-500 || big > 0x1p500)) {
+                    const int ex = -std::ilogb(big);  // up to 1074: ldexp each value
+                    block.col(j) =
+                        block.col(j).unaryExpr([ex](double v) { return std::ldexp(v, ex); });
+                }
+            }
             const Eigen::RowVectorXd sq = block.colwise().squaredNorm();
             for (Index j = 0; j < kc; ++j) ss[static_cast<std::size_t>(j)] = sq(j);
         }
