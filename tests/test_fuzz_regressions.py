@@ -306,3 +306,15 @@ def test_feature_correlations_with_two_rows_and_extreme_feature_scales(scale):
     expected = nk.feature_correlations(p, x)
     np.testing.assert_allclose(np.abs(expected), 1.0)
     np.testing.assert_allclose(nk.feature_correlations(p, x * scale), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mmc", "mmc_loo"])
+@pytest.mark.parametrize("seed", [1.5, "x", -1], ids=["float", "str", "negative"])
+def test_bad_bag_seed_is_refused_by_name(name, seed):
+    """fuzz_api: seed=1.5 gave NumPy's "SeedSequence expects int or sequence of ints for
+    entropy not 1.5" (and seed=-1 "expected non-negative integer"): no argument named."""
+    call = {
+        "mmc": lambda: nk.mmc(P, T, stakes=STAKES, bags=2, seed=seed),
+        "mmc_loo": lambda: nk.mmc_loo(P, T, STAKES, bags=2, seed=seed),
+    }[name]
+    refused_clearly(call, "seed")
