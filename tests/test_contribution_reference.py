@@ -404,3 +404,30 @@ def test_bad_parameters(small):
         nk.turnover([1.0, np.inf, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="column labels"):
         nk.churn(preds[["a"]], preds[["b"]])
+
+
+def test_long_eras_both_rank_paths_match_reference():
+    # columns the fused bucket rank takes (normal, ties) and columns it hands to the
+    # general sort (Cauchy tails, two far-apart clusters, an era over 2^14 rows)
+    rng = np.random.default_rng(11)
+    sizes = [3000, 17000]
+    n = sum(sizes)
+    eras = np.repeat(["a", "b"], sizes)
+    x = np.column_stack(
+        [
+            rng.normal(size=n),
+            np.round(rng.normal(size=n), 1),
+            rng.standard_cauchy(size=n),
+            rng.normal(size=n) + 1e9 * rng.integers(0, 2, size=n),
+        ]
+    )
+    neut = rng.normal(size=(n, 3)) / np.sqrt(n)
+    w = rng.uniform(0.5, 2.0, size=n)
+    t = rng.normal(size=n)
+    stakes = np.array([1.0, 2.0, 0.5, 1.5])
+    close(nk.alpha(x, neut, w, t, eras=eras), ref.alpha(x, neut, w, t, eras=eras))
+    close(
+        nk.mpc(x, stakes, neut, w, t, eras=eras),
+        ref.mpc(x, stakes, neut, w, t, eras=eras),
+        1e-8,
+    )
