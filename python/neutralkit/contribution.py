@@ -222,8 +222,8 @@ def neutralized_weights(
     er.check_min_size(2, "this score")
     cnorm = bool(center_and_normalize)
     if policy == "raise":
-        out = _weights_kernel(lab.values, nmat, v, er, cnorm, threads)
-        return lab.wrap_rows(_refuse_nonfinite(out, lab))
+        result = _weights_kernel(lab.values, nmat, v, er, cnorm, threads)
+        return lab.wrap_rows(_refuse_nonfinite(result, lab))
     out = np.full(lab.values.shape, np.nan)
     for cols, mask in _column_groups(lab.values, np.ones(lab.n_rows, dtype=bool)):
         if not mask.any():
