@@ -168,6 +168,18 @@ def _check_bag_count(n_bags: int, n_rows: int | None, n_users: int) -> None:
             )
 
 
+def _rng_of(seed: Any) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)``, its refusals named after ``seed``."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed: expected a non-negative int, a Generator or None, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"seed: expected a non-negative int, a Generator or None, got {seed!r} ({exc})"
+        ) from None
+
+
 def _bags_of(
     bags: Any, n_users: int, fraction: float, seed: Any, n_rows: int | None = None
 ) -> np.ndarray:
@@ -183,7 +195,7 @@ def _bags_of(
             raise ValueError(
                 f"fraction: fraction * users = {fraction} * {n_users} rounds to 0 users per bag"
             )
-        rng = np.random.default_rng(seed)
+        rng = _rng_of(seed)
         mask = np.zeros((int(bags), n_users), dtype=bool)
         for b in range(int(bags)):
             mask[b, rng.choice(n_users, size=size, replace=False)] = True
