@@ -262,3 +262,19 @@ def test_mmc_with_a_tied_metamodel(impl) -> None:
     expected = _exact_mmc(TIE_PREDS, target, [1, 1, 1])
     got = np.asarray(impl.mmc(TIE_PREDS, target, stakes=[1, 1, 1]))
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_neutralize_tight_columns_large_offset_small_spread(impl) -> None:
+    # Found by the extreme-scale property tests: the centring of a column whose spread
+    # is a few ulps of its magnitude (two adjacent doubles near 2^63, or 1e9 + 0..4 as
+    # int32) must not tilt its direction; with an intercept the offset is irrelevant.
+    rng = np.random.default_rng(RNG_SEED)
+    y = np.array([-0.13210486, 0.64042265])
+    adjacent = np.array([[9223372036854784000.0], [9223372036854781952.0]])
+    assert np.all(impl.neutralize(y, adjacent) == 0.0)  # k + 1 = n: exactly zero
+    small = rng.integers(0, 5, size=(500, 3))
+    yy = rng.standard_normal(500)
+    expected = nk.neutralize(yy, small.astype(np.float64))
+    for offset_x in ((10**9 + small).astype(np.int32), 2.0**40 + small.astype(np.float64)):
+        np.testing.assert_allclose(impl.neutralize(yy, offset_x), expected, atol=1e-9)

@@ -63,9 +63,17 @@ struct EraSolver {
     Index rows = 0;
     std::vector<Index> kept;
     // A kept column c enters the solvers as ldexp(x - origin[c], exponent[c]) - mean[c]:
-    //  * origin (int64 exposures with an intercept only; empty otherwise): the column's
-    //    minimum, subtracted in integer arithmetic, so values past 2^53 (nanosecond
-    //    timestamps) are centred exactly instead of after rounding to float64;
+    //  * origin (integer exposures with an intercept: int64, or any "tight" column;
+    //    empty otherwise): the column's minimum, subtracted in integer arithmetic, so
+    //    values past 2^53 (nanosecond timestamps) are centred exactly instead of after
+    //    rounding to float64;
+    //  * shift (float exposures with an intercept and a tight column; empty otherwise):
+    //    the minimum of each tight column (0 for the others), subtracted first: exact
+    //    (Sterbenz), so the mean is taken of the small differences. A column is tight
+    //    when its spread is below 2^-26 of its magnitude (1e9 + 0..4, or two adjacent
+    //    doubles): there, the rounding of a mean taken directly would be a sizeable part
+    //    of the spread, and with the intercept handled by centring, a centring error
+    //    tilts the column's direction;
     //  * exponent (empty unless some column needs it): a power-of-two scale for columns
     //    whose magnitude lies outside [2^-60, 2^60], so that 1e200, 1e-200 or
     //    denormal columns neither overflow nor underflow in the Gram matrix (exact: it
@@ -73,6 +81,7 @@ struct EraSolver {
     //  * mean: the column mean in those units (zeros without intercept).
     // Scaling a column does not change the space it spans, hence not the residual.
     std::vector<std::int64_t> origin;
+    std::vector<double> shift;
     std::vector<int> exponent;
     Eigen::VectorXd mean;
     Eigen::VectorXd scale;  // 1 / norm of each centred kept column
@@ -197,7 +206,7 @@ double solver_units(const EraSolver& s, T v, Index c) {
                              : static_cast<double>(static_cast<std::uint64_t>(v) -
                                                    static_cast<std::uint64_t>(s.origin[c]));
     } else {
-        d = static_cast<double>(v);
+        d = s.shift.empty() ? static_cast<double>(v) : static_cast<double>(v) - s.shift[c];
     }
     return s.exponent.empty() ? d : std::ldexp(d, s.exponent[c]);
 }
@@ -210,7 +219,8 @@ void load_chunk(const StridedMatrix<T>& x, const EraIndex& eras, Index e, Index 
                 Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& dst) {
     const Index kk = static_cast<Index>(kept.size());
     dst.resize(rows, kk);
-    if (centre && (!centre->origin.empty() || !centre->exponent.empty())) {
+    if (centre &&
+        (!centre->origin.empty() || !centre->shift.empty() || !centre->exponent.empty())) {
         // rare: int64 with an intercept, or columns far from 1 in magnitude
         for (Index i = 0; i < rows; ++i) {
             const Index r = eras.row(e, i0 + i);
@@ -399,9 +409,9 @@ void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex
     }
 }
 
-// Chooses the units of each kept column (EraSolver: origin, exponent) and its mean in
-// them. The common case (no int64, every column within [2^-60, 2^60]) leaves origin
-// and exponent empty and takes the means from the column sums already made.
+// Chooses the units of each kept column (EraSolver: origin, shift, exponent) and its
+// mean in them. The common case (no int64, no tight column, every column within
+// [2^-60, 2^60]) leaves them empty and takes the means from the column sums made.
 template <class T>
 void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
                const ColumnStats<T>& stats, bool intercept, EraSolver& s) {
@@ -409,9 +419,20 @@ void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
     const double nn = static_cast<double>(n);
     s.mean = Eigen::VectorXd::Zero(kk);
     constexpr bool wide_integers = is_integer_v<T> && sizeof(T) >= 8;
-    if (wide_integers && intercept) {
+    auto tight = [&](Index j) {
+        const double lo = static_cast<double>(stats.lo[j]), hi = static_cast<double>(stats.hi[j]);
+        return hi - lo < 0x1p-26 * std::max(std::abs(lo), std::abs(hi));
+    };
+    bool any_tight = false;
+    if (intercept)
+        for (Index c = 0; c < kk && !any_tight; ++c) any_tight = tight(s.kept[c]);
+    if (intercept && (wide_integers || (is_integer_v<T> && any_tight))) {
         s.origin.resize(static_cast<std::size_t>(kk));
         for (Index c = 0; c < kk; ++c) s.origin[c] = static_cast<std::int64_t>(stats.lo[s.kept[c]]);
+    } else if (!is_integer_v<T> && any_tight) {
+        s.shift.assign(static_cast<std::size_t>(kk), 0.0);
+        for (Index c = 0; c < kk; ++c)
+            if (tight(s.kept[c])) s.shift[c] = static_cast<double>(stats.lo[s.kept[c]]);
     }
     constexpr double kLow = 0x1p-60, kHigh = 0x1p60;
     std::vector<int> exponent(static_cast<std::size_t>(kk), 0);
@@ -422,6 +443,8 @@ void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
         if (!s.origin.empty()) {  // the range hi - lo, exact in uint64
             magnitude = static_cast<double>(static_cast<std::uint64_t>(stats.hi[j]) -
                                             static_cast<std::uint64_t>(stats.lo[j]));
+        } else if (!s.shift.empty() && s.shift[c] != 0.0) {
+            magnitude = static_cast<double>(stats.hi[j]) - s.shift[c];
         } else {
             magnitude = std::max(std::abs(static_cast<double>(stats.lo[j])),
                                  std::abs(static_cast<double>(stats.hi[j])));
@@ -433,18 +456,20 @@ void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
     }
     if (scaled) s.exponent = std::move(exponent);
     if (!intercept) return;
-    if (s.exponent.empty()) {
+    if (s.exponent.empty() && s.shift.empty()) {
         for (Index c = 0; c < kk; ++c) {
             const Index j = s.kept[c];
             s.mean[c] = s.origin.empty() ? stats.sum[j] / nn : stats.mean_from_lo[j];
         }
         return;
     }
-    // Scaled columns: the sums are taken again in the new units (the first ones may
-    // have overflowed); a rare path, so one plain pass over the era.
+    // Scaled or shifted columns: the sums are taken again in the new units (the first
+    // ones may have overflowed, or rounded); a rare path, so one plain pass over the era.
     for (Index c = 0; c < kk; ++c) {
         const Index j = s.kept[c];
-        if (s.exponent[c] == 0) {
+        const bool rescaled = !s.exponent.empty() && s.exponent[c] != 0;
+        const bool shifted = !s.shift.empty() && s.shift[c] != 0.0;
+        if (!rescaled && !shifted) {
             s.mean[c] = s.origin.empty() ? stats.sum[j] / nn : stats.mean_from_lo[j];
             continue;
         }
