@@ -318,3 +318,20 @@ def test_bad_bag_seed_is_refused_by_name(name, seed):
         "mmc_loo": lambda: nk.mmc_loo(P, T, STAKES, bags=2, seed=seed),
     }[name]
     refused_clearly(call, "seed")
+
+
+def test_feature_correlations_when_one_era_holds_a_huge_prediction():
+    """fuzz_api: a prediction of 1e200 in one era made the column's other eras tiny after
+    scaling the whole column; their squares underflowed and a correlation was inf."""
+    p = np.array([[1e200, 0.5], [0.3, -1.0], [-1.2, 2.0], [0.5, 0.1]])
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.int8)
+    eras = np.array([0, 0, 1, 1])
+    out = nk.feature_correlations(p, x, eras=eras)
+    values = np.asarray(out, dtype=np.float64)
+    finite = values[~np.isnan(values)]
+    np.testing.assert_allclose(np.abs(finite), 1.0)  # two rows per era: +-1 or NaN
+    rescaled = p.copy()
+    rescaled[0, 0] = 1.0  # era 1 is unchanged, so its correlations are too
+    np.testing.assert_allclose(
+        values[1], np.asarray(nk.feature_correlations(rescaled, x, eras=eras))[1], atol=1e-12
+    )

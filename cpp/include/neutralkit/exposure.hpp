@@ -70,6 +70,13 @@ inline CentredPreds centre_preds(const StridedMatrix<double>& p, const EraIndex&
         const double mean = n > 0 ? s / static_cast<double>(n) : 0.0;
         auto col = c.centred.col(j);
         col.array() -= mean;
+        // As for the features: an exact power-of-two scaling keeps the squares of a
+        // column that is tiny or huge in this era (not in the whole column) finite.
+        const double big = n > 0 ? col.cwiseAbs().maxCoeff() : 0.0;
+        if (big > 0.0 && std::isfinite(big) && (big < 0x1p-500 || big > 0x1p500)) {
+            const int ex = -std::ilogb(big);
+            col = col.unaryExpr([ex](double v) { return std::ldexp(v, ex); });
+        }
         c.norm[static_cast<std::size_t>(j)] = col.norm();
         c.sum[static_cast<std::size_t>(j)] = col.sum();
         c.constant[static_cast<std::size_t>(j)] = constant ? 1 : 0;
