@@ -9,7 +9,9 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -35,6 +37,16 @@ struct ByteColumns {
           stride((n + 31) / 32 * 32),
           data(static_cast<std::size_t>((k + 2) / 3 * 3 * ((n + 31) / 32 * 32)), 0) {}
 
+    // The same, in `storage`'s memory (reused across eras: no fresh pages to fault in).
+    // Only the padding is zeroed; the caller writes rows [0, n) of every column.
+    ByteColumns(Index n, Index k, std::vector<std::uint8_t>&& storage)
+        : cols(k), stride((n + 31) / 32 * 32), data(std::move(storage)) {
+        const Index kp = (k + 2) / 3 * 3;
+        data.resize(static_cast<std::size_t>(kp * stride));
+        for (Index c = 0; c < k; ++c) std::fill(col(c) + n, col(c) + stride, std::uint8_t{0});
+        std::fill(data.begin() + k * stride, data.end(), std::uint8_t{0});
+    }
+
     std::uint8_t* col(Index j) { return data.data() + j * stride; }
     const std::uint8_t* col(Index j) const { return data.data() + j * stride; }
 };
@@ -57,10 +69,11 @@ inline std::int64_t horizontal_sum(__m256i v) {
 }
 #endif
 
-// G = B^T B for the byte columns B (values 0..max_value), as float64 (exact).
-inline Eigen::MatrixXd byte_gram(const ByteColumns& b, int max_value) {
+// g = B^T B for the byte columns B (values 0..max_value), as float64 (exact). Every
+// entry is written (g's memory is reused when it has the size already).
+inline void byte_gram(const ByteColumns& b, int max_value, Eigen::MatrixXd& g) {
     const Index k = b.cols;
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(k, k);
+    g.resize(k, k);
 #if defined(__AVX2__)
     const Index kp = (k + 2) / 3 * 3, steps = b.stride / 32;
     const int pair_max = 2 * max_value * max_value;
@@ -113,7 +126,13 @@ inline Eigen::MatrixXd byte_gram(const ByteColumns& b, int max_value) {
 #else
     (void)b;
     (void)max_value;
+    g.setZero();
 #endif
+}
+
+inline Eigen::MatrixXd byte_gram(const ByteColumns& b, int max_value) {
+    Eigen::MatrixXd g;
+    byte_gram(b, max_value, g);
     return g;
 }
 

@@ -22,7 +22,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace neutralkit {
@@ -196,6 +198,92 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
 // fits in cache, so no n x k float64 copy of an era is ever made on the fast path.
 constexpr Index kChunkRows = 256;
 
+// Buffers reused from era to era and from call to call: the Gram matrix, the byte
+// columns and the row chunk. Fresh allocations of this size are mapped pages that fault
+// in on first touch and are unmapped when freed: an era at k = 705 (one era per call)
+// spent ~18% of its CPU time there (benchmarks/RESULTS.md, issue 14). Each thread
+// takes a workspace from a process-wide pool when it first needs one and gives it back
+// when it exits (kernel worker threads, and the bindings' interruptible runner, are
+// short-lived) or when a kernel entry point returns (WorkspaceRelease). The pool keeps
+// workspaces only up to kKeepBytes in total (k = 705 needs ~9 MB; k = 2376 ~62 MB,
+// where the faults cost little next to the arithmetic): the rest is freed.
+struct Workspace {
+    Eigen::MatrixXd gram;
+    std::vector<std::uint8_t> bytes;
+    RowMatrixXd chunk;
+
+    std::size_t footprint() const {
+        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size()) +
+               bytes.capacity();
+    }
+};
+
+constexpr std::size_t kKeepBytes = std::size_t{32} << 20;
+
+class WorkspacePool {
+public:
+    Workspace take() {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (kept_.empty()) return Workspace();
+        Workspace w = std::move(kept_.back());
+        kept_.pop_back();
+        total_ -= w.footprint();
+        return w;
+    }
+    void give(Workspace&& w) {
+        Workspace local = std::move(w);  // freed here unless kept
+        const std::size_t size = local.footprint();
+        if (size == 0) return;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (total_ + size > kKeepBytes) return;
+        total_ += size;
+        kept_.push_back(std::move(local));
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<Workspace> kept_;
+    std::size_t total_ = 0;
+};
+
+inline WorkspacePool& workspace_pool() {
+    static auto* pool = new WorkspacePool();  // never destroyed: threads may outlive statics
+    return *pool;
+}
+
+struct WorkspaceHolder {
+    Workspace w;
+    bool taken = false;
+    void give_back() {
+        if (taken) workspace_pool().give(std::move(w));
+        w = Workspace();
+        taken = false;
+    }
+    ~WorkspaceHolder() { give_back(); }
+};
+
+inline WorkspaceHolder& workspace_holder() {
+    thread_local WorkspaceHolder h;
+    return h;
+}
+
+inline Workspace& workspace() {
+    WorkspaceHolder& h = workspace_holder();
+    if (!h.taken) {
+        h.w = workspace_pool().take();
+        h.taken = true;
+    }
+    return h.w;
+}
+
+// At the end of a kernel entry point: the calling thread's workspace back to the pool.
+struct WorkspaceRelease {
+    WorkspaceRelease() = default;
+    WorkspaceRelease(const WorkspaceRelease&) = delete;
+    WorkspaceRelease& operator=(const WorkspaceRelease&) = delete;
+    ~WorkspaceRelease() { workspace_holder().give_back(); }
+};
+
 // One value of kept column c in the solver's units (see EraSolver), before the mean.
 template <class T>
 double solver_units(const EraSolver& s, T v, Index c) {
@@ -261,7 +349,7 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
                          const std::vector<Index>& kept, const std::vector<double>& shift,
                          double grid) {
     const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
-    ByteColumns b(n, kk);
+    ByteColumns b(n, kk, std::move(workspace().bytes));
     // Convert a block of rows to a small row-major byte tile (contiguous reads of the
     // input), then transpose the tile (cheap: bytes, in L1).
     constexpr Index kBlock = 64;
@@ -301,8 +389,8 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
 // In the integer routes the centring (n G - s s^T) / n is an exact integer in float64
 // until the final division, so the centred Gram matrix carries a single rounding.
 template <class T>
-Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                             const EraSolver& solver, const ColumnStats<T>& stats, bool intercept) {
+void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, const EraSolver& solver,
+                  const ColumnStats<T>& stats, bool intercept, Eigen::MatrixXd& g) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     const double nn = static_cast<double>(n);
     if (stats.grid > 0.0) {
@@ -326,10 +414,10 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
         const bool floats =
             is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 && nn * nn * q_abs * q_abs < 9.0e15;
         if (bytes || floats) {
-            Eigen::MatrixXd g;
             if (bytes) {
-                g = byte_gram(byte_columns(x, eras, e, solver.kept, shift, grid),
-                              static_cast<int>(max_value));
+                ByteColumns b = byte_columns(x, eras, e, solver.kept, shift, grid);
+                byte_gram(b, static_cast<int>(max_value), g);
+                workspace().bytes = std::move(b.data);
             } else {
                 Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
                 RowMatrixXf chunk;
@@ -346,23 +434,24 @@ Eigen::MatrixXd centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, In
                     for (Index a = 0; a < kk; ++a) g(a, b) = (nn * g(a, b) - sum[a] * sum[b]) / nn;
             }
             if (grid != 1.0) g /= grid * grid;  // a power of two: exact
-            return g;
+            return;
         }
     }
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(kk, kk);
+    g.setZero(kk, kk);
     RowMatrixXd chunk;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
         load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver, chunk);
         g.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
     }
-    return g.selfadjointView<Eigen::Lower>().toDenseMatrix();
+    for (Index b = 1; b < kk; ++b)
+        for (Index a = 0; a < b; ++a) g(a, b) = g(b, a);  // the upper triangle from the lower
 }
 
 // Gram matrix of the centred kept columns from a float32 product: a preconditioner
 // only (iterative refinement in float64 makes the residual exact).
 template <class T>
-Eigen::MatrixXd float_centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                                   const EraSolver& solver) {
+void float_centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                        const EraSolver& solver, Eigen::MatrixXd& g) {
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
     RowMatrixXf chunk;
@@ -370,7 +459,7 @@ Eigen::MatrixXd float_centred_gram(const StridedMatrix<T>& x, const EraIndex& er
         load_chunk(x, eras, e, i0, std::min(kChunkRows, n - i0), solver.kept, &solver, chunk);
         gf.selfadjointView<Eigen::Lower>().rankUpdate(chunk.transpose());
     }
-    return gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
+    g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
 }
 
 // Relative size (of the centred Y column's norm) below which a residual counts as zero.
@@ -393,7 +482,7 @@ void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex
                    RowMatrixXd& resid) {
     const Index n = s.rows, kk = static_cast<Index>(s.kept.size());
     Eigen::MatrixXd rhs = Eigen::MatrixXd::Zero(kk, resid.cols());
-    RowMatrixXd chunk;
+    RowMatrixXd& chunk = workspace().chunk;
     for (Index i0 = 0; i0 < n; i0 += kChunkRows) {
         const Index rows = std::min(kChunkRows, n - i0);
         load_chunk(x, eras, e, i0, rows, s.kept, &s, chunk);
@@ -517,12 +606,16 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
             opt.allow_approximate && !detail::is_integer_v<T> && stats.grid == 0.0;
         for (int attempt = try_approximate ? 0 : 1; attempt < 2; ++attempt) {
             const bool approximate = attempt == 0;
-            Eigen::MatrixXd g = approximate
-                                    ? detail::float_centred_gram(x, eras, e, s)
-                                    : detail::centred_gram(x, eras, e, s, stats, opt.intercept);
+            Eigen::MatrixXd& g = detail::workspace().gram;
+            if (approximate)
+                detail::float_centred_gram(x, eras, e, s, g);
+            else
+                detail::centred_gram(x, eras, e, s, stats, opt.intercept, g);
             s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
             if (!s.scale.allFinite()) continue;
-            g = s.scale.asDiagonal() * g * s.scale.asDiagonal();
+            // in place: g(a, b) * scale[a] * scale[b], the same products as D g D
+            for (Index b = 0; b < kk; ++b)
+                for (Index a = 0; a < kk; ++a) g(a, b) = s.scale[a] * g(a, b) * s.scale[b];
             s.llt.compute(g);
             if (s.llt.info() != Eigen::Success) continue;
             const double pivot = detail::min_squared_diagonal(s.llt.matrixLLT());
@@ -705,6 +798,7 @@ std::vector<EraPath> neutralize(const StridedMatrix<T>& x, const StridedMatrix<d
                                 const EraIndex& eras, const std::vector<double>& proportions,
                                 const NeutralizeOptions& opt, double* out) {
     std::vector<EraPath> paths(static_cast<std::size_t>(eras.n_eras));
+    const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
         const EraSolver s = factorize_era(x, eras, e, opt);
         solve_era(s, x, y, eras, e, proportions, opt, out, y.rows);
@@ -718,6 +812,7 @@ template <class T>
 std::vector<EraSolver> factorize(const StridedMatrix<T>& x, const EraIndex& eras,
                                  const NeutralizeOptions& opt) {
     std::vector<EraSolver> solvers(static_cast<std::size_t>(eras.n_eras));
+    const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
         solvers[static_cast<std::size_t>(e)] = factorize_era(x, eras, e, opt);
     });
@@ -730,6 +825,7 @@ template <class T>
 void transform(const std::vector<EraSolver>& solvers, const StridedMatrix<T>& x,
                const StridedMatrix<double>& y, const EraIndex& eras,
                const std::vector<double>& proportions, const NeutralizeOptions& opt, double* out) {
+    const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
         solve_era(solvers[static_cast<std::size_t>(e)], x, y, eras, e, proportions, opt, out,
                   y.rows);
