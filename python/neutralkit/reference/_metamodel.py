@@ -70,10 +70,16 @@ def _metamodel_of(era_preds: pd.DataFrame, stakes: np.ndarray, method: str) -> p
     if stakes.sum() <= 0:
         raise ValueError("stakes: the users of a bag have zero total stake")
     # Exact rational arithmetic (stakes and ranks are exact binary fractions), rounded
-    # once at the end: rows whose weighted means are equal stay exactly tied.
+    # once at the end: rows whose weighted means are equal stay exactly tied. The
+    # uniform rank (r - 1/2) / n is formed exactly too (r is an integer or a half).
     weights = [Fraction(float(s)) for s in stakes]
     whole = sum(weights, Fraction(0))
-    ranks = [[Fraction(float(r)) for r in _uniform(era_preds[c], method)] for c in era_preds]
+    n = Fraction(len(era_preds))
+    pandas_method = _pandas_method(method)
+    ranks = [
+        [(Fraction(float(r)) - Fraction(1, 2)) / n for r in era_preds[c].rank(method=pandas_method)]
+        for c in era_preds
+    ]
     exact = [
         sum((w * col[i] for w, col in zip(weights, ranks, strict=True)), Fraction(0)) / whole
         for i in range(len(era_preds))

@@ -154,22 +154,32 @@ class Neutralizer:
 
 
 def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
-    """``v - u (uᵀv)/(uᵀu)`` per era."""
+    """``v - u (uᵀv)/(uᵀu)`` per era (u and v at unit scale first: exact powers of two,
+    so that 1e-200 or 1e200 vectors neither underflow nor overflow)."""
     v2, wrap = _unwrap(v)
     u1 = np.asarray(u, dtype=np.float64).reshape(-1)
     out = np.empty_like(v2)
     for rows in _era_rows(eras, len(v2)):
-        ue, ve = u1[rows], v2[rows]
-        out[rows] = ve - np.outer(ue, (ue @ ve) / (ue @ ue))
+        ue = _unit_scaled(u1[rows].reshape(-1, 1))[0][:, 0]  # the projection ignores |u|
+        ve, v_exponent = _unit_scaled(v2[rows])
+        out[rows] = np.ldexp(ve - np.outer(ue, (ue @ ve) / (ue @ ue)), -v_exponent)
     return wrap(out)
 
 
 def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Series:
-    """The source document's function, with ``exposures @ coefficients`` subtracted."""
+    """The source document's function, with ``exposures @ coefficients`` subtracted.
+
+    Scale-robust without changing its semantics: the design ``[by, mean(series)]`` is
+    scaled by one common power of two (lstsq's rcond is relative to its largest
+    singular value, so the rank decision does not move) and the series by its own."""
     series = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series))
-    scores = series.to_numpy(dtype=np.float64).reshape(-1, 1)
+    scores, score_exponent = _unit_scaled(series.to_numpy(dtype=np.float64).reshape(-1, 1))
+    mean = np.ldexp(np.mean(scores), -score_exponent[0])
     exposures = np.asarray(by, dtype=np.float64).reshape(-1, 1)
-    exposures = np.hstack([exposures, np.full((len(exposures), 1), np.mean(scores))])
+    exposures = np.hstack([exposures, np.full((len(exposures), 1), mean)])
+    big = np.abs(exposures).max()
+    common = 1 - int(np.frexp(big)[1]) if big > 0 and np.isfinite(big) else 0
+    exposures = np.ldexp(exposures, common)
     coefficients = np.linalg.lstsq(exposures, scores, rcond=1e-6)[0]
-    corrected = scores - proportion * (exposures @ coefficients)
+    corrected = np.ldexp(scores - proportion * (exposures @ coefficients), -score_exponent)
     return pd.Series(corrected.ravel(), index=series.index, name=series.name)

@@ -38,6 +38,24 @@ def _frame(x: Any) -> tuple[pd.DataFrame, Any]:
     return pd.DataFrame(arr), lambda d: d.to_numpy()
 
 
+def _rank_frame(x: Any) -> tuple[pd.DataFrame, Any]:
+    """As _frame, for ranking: an integer column with values past 2^53 (which float64
+    would round into false ties) is replaced by its dense order codes, which rank the
+    same and are exact."""
+    df, wrap = _frame(x)
+    if isinstance(x, pd.DataFrame):
+        raw = [x.iloc[:, j].to_numpy() for j in range(x.shape[1])]
+    elif isinstance(x, pd.Series):
+        raw = [x.to_numpy()]
+    else:
+        arr = np.asarray(x)
+        raw = [arr] if arr.ndim == 1 else [arr[:, j] for j in range(arr.shape[1])]
+    for j, col in enumerate(raw):
+        if col.dtype.kind in "iu" and ((col > 2**53).any() or (col < -(2**53)).any()):
+            df.iloc[:, j] = np.unique(col, return_inverse=True)[1].astype(np.float64)
+    return df, wrap
+
+
 def _columns(x: Any) -> list[Any]:
     if isinstance(x, pd.DataFrame):
         return list(x.columns)
@@ -78,7 +96,7 @@ def rank(
     nan_policy: str = "raise",
 ) -> Any:
     """(pandas rank - 0.5) / count, per era and column (NaN stays NaN under "omit")."""
-    df, wrap = _frame(x)
+    df, wrap = _rank_frame(x)
     _refuse_nan(df, nan_policy)
     out = df.copy()
     for _, rows in _era_groups(eras, len(df)):
@@ -98,7 +116,7 @@ def gaussianize(
     nan_policy: str = "raise",
 ) -> Any:
     """scipy.special.ndtri of the uniform rank."""
-    frame, wrap = _frame(x)
+    frame, wrap = _rank_frame(x)
     df, _ = _frame(rank(frame, eras=eras, method=method, nan_policy=nan_policy))
     return wrap(df.apply(lambda c: ndtri(c.to_numpy())))
 
@@ -109,10 +127,28 @@ def power(x: Any, p: float = 1.5, *, n_threads: Any = None, nan_policy: str = "r
     return wrap(np.sign(df) * np.abs(df) ** p)
 
 
+def _unit(v: np.ndarray) -> tuple[np.ndarray, int]:
+    """(v * 2^e, e) with max |v * 2^e| in [1, 2) (e = 0 for zeros): exact, subnormals
+    included, so that products neither overflow (1e200) nor underflow (1e-200)."""
+    big = float(np.max(np.abs(v))) if len(v) else 0.0
+    if not (big > 0 and np.isfinite(big)):
+        return v, 0
+    e = 1 - int(np.frexp(big)[1])
+    return np.ldexp(v, e), e
+
+
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """numpy.corrcoef, scale-free: each side at unit scale first (exact)."""
     if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return np.nan
-    return float(np.corrcoef(x, y)[0, 1])
+    return float(np.corrcoef(_unit(x)[0], _unit(y)[0])[0, 1])
+
+
+def _covariance(x: np.ndarray, y: np.ndarray) -> float:
+    """numpy.cov at unit scale, scaled back (inf beyond float64, as the true value)."""
+    (xs, ex), (ys, ey) = _unit(x), _unit(y)
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(np.cov(xs, ys)[0, 1], -ex - ey))
 
 
 def _per_column(
@@ -175,7 +211,7 @@ def covariance(
     nan_policy: str = "raise",
     n_threads: Any = None,
 ) -> Any:
-    return _per_column(lambda p, t: float(np.cov(p, t)[0, 1]), preds, [target], eras, nan_policy)
+    return _per_column(_covariance, preds, [target], eras, nan_policy)
 
 
 def corr(
@@ -215,6 +251,7 @@ def numerai_corr(
     n_threads: Any = None,
 ) -> Any:
     def score(p: np.ndarray, t: np.ndarray) -> float:
+        t = _unit(t)[0]  # a positive factor: no change to the correlation below
         t = t - t.mean()
         if target_pow15:
             t = np.sign(t) * np.abs(t) ** 1.5
