@@ -356,11 +356,26 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
     std::vector<std::uint8_t> tile(static_cast<std::size_t>(kBlock * kk));
     std::vector<std::int64_t> lo(static_cast<std::size_t>(kk));
     for (Index c = 0; c < kk; ++c) lo[c] = static_cast<std::int64_t>(shift[c]);
+    std::vector<std::uint8_t> lo8(static_cast<std::size_t>(kk));
+    for (Index c = 0; c < kk; ++c)
+        lo8[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(lo[c]);
+    const bool contiguous = x.col_stride == 1 && kk == x.cols;  // every column kept, in order
     for (Index i0 = 0; i0 < n; i0 += kBlock) {
         const Index rows = std::min(kBlock, n - i0);
         for (Index i = 0; i < rows; ++i) {
             const Index r = eras.row(e, i0 + i);
             std::uint8_t* dst = tile.data() + i * kk;
+            if constexpr (is_integer_v<T>) {
+                if (contiguous) {
+                    // (v - lo) lies in [0, 15]: exact in wrapping byte arithmetic, which
+                    // the compiler vectorizes
+                    const T* src = x.data + r * x.row_stride;
+                    for (Index c = 0; c < kk; ++c)
+                        dst[c] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[c]) -
+                                                           lo8[static_cast<std::size_t>(c)]);
+                    continue;
+                }
+            }
             for (Index c = 0; c < kk; ++c) {
                 const T v = x(r, kept[c]);
                 // grid * v is an integer (checked in column_stats): the conversion is exact
