@@ -490,8 +490,23 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     props, scalar = proportions_of(proportion)
     if not scalar:
         raise TypeError(f"proportion: expected a number in [0, 1], got {proportion!r}")
-    scores = s_values
-    exposures = np.hstack([as_float64(b_lab.values), np.full((s_lab.n_rows, 1), np.mean(scores))])
+    # Scale-robust, same semantics: the series at unit scale, and the design
+    # [by, mean] scaled by one common power of two, so lstsq's relative rcond decides
+    # as on the unscaled design (exact scalings: no overflow or underflow at 1e+-200).
+    scores, s_exp = _unit_scaled(s_values)
+    mean = np.ldexp(np.mean(scores), -int(s_exp[0]))
+    exposures = np.hstack([as_float64(b_lab.values), np.full((s_lab.n_rows, 1), mean)])
+    exposures = _unit_scaled(exposures, common=True)[0]
     coefficients = np.linalg.lstsq(exposures, scores, rcond=_RCOND)[0]
-    corrected = scores - props[0] * (exposures @ coefficients)
+    corrected = np.ldexp(scores - props[0] * (exposures @ coefficients), -s_exp)
     return pd.Series(corrected[:, 0], index=series.index, name=series.name)
+
+
+def _unit_scaled(a: np.ndarray, common: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(a times 2^e per column, e): largest |value| in [1, 2), e = 0 for zero columns;
+    with ``common``, one e for the whole array. Exact, subnormals included."""
+    big = np.abs(a).max(axis=None if common else 0, keepdims=not common)
+    big = np.atleast_1d(big).reshape(-1)
+    ok = (big > 0) & np.isfinite(big)
+    e = np.where(ok, 1 - np.frexp(np.where(ok, big, 1.0))[1], 0)
+    return np.ldexp(a, e if not common else e[0]), e

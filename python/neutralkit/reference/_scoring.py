@@ -317,6 +317,8 @@ def neutral_contribution(
 
     def score(p: np.ndarray, t: np.ndarray, mm: np.ndarray, x: np.ndarray) -> float:
         both = _neutralize(np.column_stack([_gauss(p), _gauss(mm)]), x)
+        if len(t) >= 2 and not np.any(np.abs(both[:, 1]) > 1e-9):  # as the fast path
+            raise ValueError("metamodel: is fully explained by the neutralizers in an era")
         return _contribution(both[:, 0], both[:, 1], t, top_bottom)
 
     return _per_column(score, preds, [target, metamodel], eras, nan_policy, extra=neutralizers)
