@@ -378,7 +378,10 @@ def meta_portfolio_contribution(
 
     with :math:`W` the neutralized weights of the staked columns
     (:func:`neutralized_weights`) and :math:`t_c` the era's centred target. NaN in an
-    era where the portfolio q is identically 0.
+    era where the portfolio is (numerically) 0: :math:`\lVert q \rVert \le 10^{-12}
+    \max(v) \lVert g \rVert`, with :math:`g` the p15 Gaussian scores of ranks 1..n (an
+    untied column); the MPC divides by :math:`\lVert q \rVert`, so any value there
+    would be rounding noise.
 
     Parameters
     ----------

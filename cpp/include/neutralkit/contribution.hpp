@@ -52,8 +52,9 @@ enum class WeightPost : int { None = 0, Center = 1, CenterNormalize = 2 };
 
 namespace detail {
 
-constexpr Index kBlock = 32;        // columns per task
-constexpr double kMpcScale = 50.0;  // numerai-tools divides the gradient by 50
+constexpr Index kBlock = 32;              // columns per task
+constexpr double kMpcScale = 50.0;        // numerai-tools divides the gradient by 50
+constexpr double kZeroPortfolio = 1e-12;  // see portfolio_scale
 constexpr double kP15 = 1.5;
 
 inline Index n_blocks(Index n_cols) { return (n_cols + kBlock - 1) / kBlock; }
@@ -364,6 +365,19 @@ void alpha_columns(const ContributionInputs<T>& in, const double* target, const 
 
 namespace detail {
 
+// The size a portfolio of this era has before its columns cancel: max(v) times the norm
+// of an untied column of S (the p15 Gaussian scores of ranks 1..n). With stakes summing
+// to 1, ||q|| below kZeroPortfolio times this means q is rounding noise, and so would the
+// MPC be (it divides by ||q||); the era gets NaN (the reference twin uses the same rule).
+inline double portfolio_scale(const ContributionEra& d) {
+    double sq = 0.0;
+    for (Index code = 1; code < 2 * d.n; code += 2) {
+        const double g = d.table[static_cast<std::size_t>(code)];
+        sq += g * g;
+    }
+    return d.v.cwiseAbs().maxCoeff() * std::sqrt(sq);
+}
+
 // The MPC of one era into row (n_cols values); Code holds a rank code (< 2n).
 template <class Code, class T>
 void mpc_era(const ContributionInputs<T>& in, const double* stakes, const double* target,
@@ -407,8 +421,8 @@ void mpc_era(const ContributionInputs<T>& in, const double* stakes, const double
     q.array() -= mu.dot(stake);
     q.array() -= q.mean();  // W_c s has mean 0 up to rounding; numerai-tools re-centres
     const double qq = q.squaredNorm();
-    if (!(qq > 0.0)) {
-        fill_nan(row, row + m);
+    if (!(qq > 0.0) || std::sqrt(qq) <= kZeroPortfolio * portfolio_scale(d)) {
+        fill_nan(row, row + m);  // a (numerically) zero portfolio: the MPC is undefined
         return;
     }
     // Pass 2: Sᵀ (v ∘ q), S read back through its rank codes.
@@ -441,7 +455,8 @@ void mpc_era(const ContributionInputs<T>& in, const double* stakes, const double
 
 // out (n_eras x n_cols) = the meta-portfolio contribution of each column per era, with
 // `stakes` (n_cols, summing to 1) in the order of in.cols. NaN in an era where the
-// portfolio q is identically 0. W is never formed: with A = Nᵀ (v ∘ S) (k x m),
+// portfolio q is (numerically) 0: see portfolio_scale. W is never formed: with A = Nᵀ (v ∘ S) (k x
+// m),
 //   Wᵀ x = Sᵀ (v ∘ x) - Aᵀ (Nᵀ (v ∘ x)),   μ = Wᵀ 1 / n (the column means of W),
 //   W s = v ∘ (S s - N (A s)),   q = W s - μᵀ s (then re-centred),
 //   W_cᵀ x = Wᵀ x - μ (1ᵀ x),

@@ -196,7 +196,10 @@ def meta_portfolio_contribution(
         port = wc @ s
         port = port - port.mean()
         norm = np.sqrt(port @ port)
-        if norm == 0:
+        # a (numerically) zero portfolio: NaN when ||q|| is below 1e-12 of max(v) times
+        # the norm of an untied column of p15 Gaussian scores (the fast path's rule)
+        untied = _p15_gauss_rank(np.arange(len(rows), dtype=np.float64))
+        if norm <= 1e-12 * np.max(np.abs(v[rows])) * np.sqrt(untied @ untied):
             continue
         resid = wc - np.outer(port, (port @ wc) / (port @ port))
         out[e] = resid.T @ tc / norm / 50
@@ -263,7 +266,7 @@ def churn(current: Any, previous: Any, top_bottom: int | None = None, *, eras: A
             top = len(set(ox[-t:]) & set(oy[-t:])) / t
             bot = len(set(ox[:t]) & set(oy[:t])) / t
             return 1 - (top + bot) / 2
-        if x.std() == 0 or y.std() == 0:
+        if x.min() == x.max() or y.min() == y.max():  # constant (no std: it may overflow)
             return np.nan
         return 1 - float(pd.Series(x).corr(pd.Series(y), method="spearman"))
 
