@@ -141,6 +141,61 @@ def test_core_contribution_top_bottom_survives_non_finite_values(mm_scale, p_val
     )
 
 
+HOSTILE_INDEX_CHILD = """
+    import numpy as np
+    from neutralkit import _core
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 2))
+    y = rng.normal(size=(8, 1))
+    t = rng.normal(size=8)
+    order = np.arange(8, dtype=np.int64)
+    offsets = np.array([0, 4, 8], dtype=np.int64)
+    {mutation}
+    calls = {{
+        "neutralize": lambda: _core.neutralize(
+            x, y, order, offsets, [1.0], True, False, 0, 1e-6, 1e-9, 1),
+        "transform": lambda: _core.factorize(
+            x[:, :2], np.arange(8, dtype=np.int64), np.array([0, 4, 8], dtype=np.int64),
+            True, 0, 1e-6, 1e-9, 1).transform(x, y, order, offsets, [1.0], False, 1),
+        "rank_columns": lambda: _core.rank_columns(x, order, offsets, 0, True, 1.0, 1),
+        "pearson_columns": lambda: _core.pearson_columns(x, t, order, offsets, False, 1),
+        "rank_codes": lambda: _core.rank_codes(x, order, offsets, 0, 1),
+        "feature_correlations": lambda: _core.feature_correlations(y, x, order, offsets, 1),
+        "contribution_columns": lambda: _core.contribution_columns(
+            x, t, t, order, offsets, 1, 1, 0),
+    }}
+    for name, call in calls.items():
+        try:
+            call()
+        except (ValueError, TypeError, IndexError, RuntimeError):
+            pass
+    print("survived")
+"""
+HOSTILE_INDEXES = {
+    "order-out-of-range": "order[3] = 8 + 2**40",
+    "order-negative": "order[5] = -1",
+    "offsets-past-end": "offsets[-1] = 100",
+    "offsets-decreasing": "offsets = np.array([0, 6, 2, 8], dtype=np.int64)",
+    "offsets-not-from-0": "offsets[0] = -3",
+    "no-offsets": "offsets = np.zeros(0, dtype=np.int64)",
+    "rows-disagree": "y = y[:5]; t = t[:3]",
+    "other-columns": "x = x[:, :1]",
+    "other-dtype": "x = x.astype(np.float32)",
+}
+
+
+@pytest.mark.parametrize("mutation", list(HOSTILE_INDEXES.values()), ids=list(HOSTILE_INDEXES))
+def test_core_functions_survive_hostile_era_indexes(mutation):
+    """fuzz_core (HEAD before issue 9's fixes): era order/offsets out of range, rows that
+    disagree between arrays, and Factorization.transform on arrays other than the fitted
+    ones read outside the arrays (SIGSEGV, heap corruption)."""
+    proc = run_child(HOSTILE_INDEX_CHILD.format(mutation=mutation))
+    assert proc.returncode == 0 and "survived" in proc.stdout, (
+        f"exit {proc.returncode}: {proc.stderr[-500:]}"
+    )
+
+
 # ------------------------------------------------------------------------------------
 # unclear refusals and leaked internals (fuzz_api.py)
 
