@@ -278,3 +278,19 @@ def test_neutralize_tight_columns_large_offset_small_spread(impl) -> None:
     expected = nk.neutralize(yy, small.astype(np.float64))
     for offset_x in ((10**9 + small).astype(np.int32), 2.0**40 + small.astype(np.float64)):
         np.testing.assert_allclose(impl.neutralize(yy, offset_x), expected, atol=1e-9)
+
+
+def test_uint64_past_2_63_ranked_exactly_and_used_as_numbers() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    small = rng.permutation(np.r_[np.arange(100), np.arange(0, 100, 3)])
+    top = np.uint64(2**63)
+    values = top + small.astype(np.uint64)  # past 2^63: neither int64 nor exact float64
+    expected = (pd.Series(small).rank().to_numpy() - 0.5) / len(small)
+    np.testing.assert_array_equal(nk.rank(values), expected)
+    np.testing.assert_array_equal(ref.rank(values), expected)
+    t = rng.standard_normal(len(small))
+    assert nk.numerai_corr(values, t) == nk.numerai_corr(small, t)
+    # as exposures: with an intercept the offset 2^63 is irrelevant
+    x = np.column_stack([values, values[::-1]])
+    shifted = np.column_stack([small, small[::-1]]).astype(np.float64)
+    np.testing.assert_allclose(nk.neutralize(t, x), nk.neutralize(t, shifted), atol=1e-9)

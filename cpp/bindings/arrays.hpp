@@ -34,8 +34,8 @@ neutralkit::StridedMatrix<T> strided_view(const py::array& a) {
     return v;
 }
 
-// Calls f(StridedMatrix<T>) with T the array's element type (int8..int64, float32,
-// float64). Other types are refused: the Python layer converts or raises before this.
+// Calls f(StridedMatrix<T>) with T the array's element type (int8..int64, uint64,
+// float32, float64). Other types are refused: the Python layer converts or raises before this.
 template <class F>
 auto dispatch_matrix(const py::array& a, F&& f) {
     const char kind = a.dtype().kind();
@@ -46,6 +46,9 @@ auto dispatch_matrix(const py::array& a, F&& f) {
     if (kind == 'i' && size == 2) return f(strided_view<std::int16_t>(a));
     if (kind == 'i' && size == 4) return f(strided_view<std::int32_t>(a));
     if (kind == 'i' && size == 8) return f(strided_view<std::int64_t>(a));
+    // uint64 arrives only with values past 2^63 (smaller ones come as int64): kept as
+    // is, so that ranks stay exact where float64 would round them into ties
+    if (kind == 'u' && size == 8) return f(strided_view<std::uint64_t>(a));
     throw py::type_error("internal: unsupported dtype " + std::string(py::str(a.dtype())));
 }
 

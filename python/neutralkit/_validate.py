@@ -204,9 +204,11 @@ def as_kernel_matrix(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "b":
         values = values.view(np.int8)
     if values.dtype.kind == "u":
-        target = {1: np.int16, 2: np.int32, 4: np.int64}.get(values.dtype.itemsize, np.float64)
-        if target is np.float64 and (values.size == 0 or values.max() < 2**63):
-            target = np.int64  # exact (and ranked exactly past 2^53); else float64
+        target = {1: np.int16, 2: np.int32, 4: np.int64}.get(values.dtype.itemsize, np.uint64)
+        if target is np.uint64 and (values.size == 0 or values.max() < 2**63):
+            target = np.int64  # exact (and ranked exactly past 2^53)
+        if target is np.uint64:  # values past 2^63: the kernels read uint64 as is
+            return values if values.dtype.isnative else values.astype(np.uint64)
         return values.astype(target)
     if not values.dtype.isnative:
         return values.astype(values.dtype.newbyteorder("="))

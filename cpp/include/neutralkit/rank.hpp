@@ -420,11 +420,19 @@ Index sort_column(ColumnSort& sort, Index n, Get&& get) {
         bool wide = false;
         for (Index i = 0; i < n && !wide; ++i) {
             const T v = get(i);
-            wide = v > limit || v < -limit;
+            if constexpr (std::is_signed<T>::value)
+                wide = v > limit || v < -limit;
+            else
+                wide = v > limit;
         }
         if (wide)
-            return sort.sort_integers(n,
-                                      [&](Index i) { return static_cast<std::int64_t>(get(i)); });
+            return sort.sort_integers(n, [&](Index i) {
+                // uint64: flipping the top bit maps it onto int64 in the same order
+                if constexpr (std::is_signed<T>::value)
+                    return static_cast<std::int64_t>(get(i));
+                else
+                    return static_cast<std::int64_t>(get(i) ^ (std::uint64_t{1} << 63));
+            });
     }
     return sort.sort(n, [&](Index i) { return static_cast<double>(get(i)); });
 }
