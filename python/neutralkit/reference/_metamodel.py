@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._scoring import _unit
+
 __all__ = ["mmc", "mmc_loo", "stake_weighted_metamodel"]
 
 
@@ -91,7 +93,9 @@ def _residual_cov(u: np.ndarray, m: np.ndarray, t: np.ndarray) -> float:
     design = np.column_stack([m, np.ones_like(m)])
     beta = np.linalg.lstsq(design, u, rcond=1e-6)[0]
     residual = u - design @ beta
-    return float(np.cov(residual, t)[0, 1])
+    ts, exponent = _unit(np.asarray(t, dtype=np.float64))  # exact; scaled back below
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(np.cov(residual, ts)[0, 1], -exponent))
 
 
 def _result(scores: dict[Any, list[float]], users: pd.Index, eras: Any) -> Any:
@@ -277,7 +281,7 @@ def mmc_loo(
     def pearson(x: pd.Series, t: np.ndarray) -> float:
         if x.nunique() < 2:
             return np.nan
-        return float(np.corrcoef(x.to_numpy(), t)[0, 1])
+        return float(np.corrcoef(x.to_numpy(), _unit(np.asarray(t, dtype=np.float64))[0])[0, 1])
 
     scores: dict[Any, list[float]] = {}
     for label, rows in _era_groups(len(frame), eras):
@@ -318,7 +322,7 @@ def _mmc_loo_omit(frame, t_all, stake_values, mask, eras, method):
     def pearson(x: pd.Series, t: pd.Series) -> float:
         if x.nunique() < 2 or t.nunique() < 2:
             return np.nan
-        return float(np.corrcoef(x.to_numpy(), t.to_numpy())[0, 1])
+        return float(np.corrcoef(x.to_numpy(), _unit(t.to_numpy(dtype=np.float64))[0])[0, 1])
 
     scores: dict[Any, list[float]] = {}
     for label, rows in _era_groups(len(frame), eras):
