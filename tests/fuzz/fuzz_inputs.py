@@ -57,6 +57,9 @@ SPECIAL_INTS = [
     2**63 - 1,
     -(2**63),
     1_700_000_000_000_000_000,  # a nanosecond timestamp: sums pass 2^63
+    2**63,  # uint64 only (filtered by the dtype's range)
+    2**63 + 1,
+    2**64 - 1,
 ]
 NUMERIC_DTYPES = [
     "float64",

@@ -678,6 +678,8 @@ CORE_DTYPES = [
     "int32",
     "int64",
     "uint8",
+    "uint64",
+    "uint16",
     "bool",
     ">f8",
     "float16",
