@@ -463,9 +463,11 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     ``mean(series)`` to ``by`` and removes ``proportion`` times the least-squares fit
     (``lstsq(..., rcond=1e-6)``); the document's code subtracted the coefficients instead
     of ``exposures @ coefficients``. Equal to ``neutralize(series, by)`` (with intercept)
-    whenever ``mean(series)`` is not ~0; when it is 0 (or so small that the rcond cut
-    drops it) the appended column carries nothing and, as in the document, no intercept
-    is fitted. A two-column problem: solved directly, no per-era machinery.
+    whenever ``mean(series)`` is not 0; when it is exactly 0 the appended column carries
+    nothing and, as in the document, no intercept is fitted. Each design column is
+    brought to unit scale (an exact power of two) before ``lstsq``, so that rcond is
+    relative to each column's own scale: ``by`` at 1e-12 or 1e12 next to a mean of 3 is
+    not cut. A two-column problem: solved directly, no per-era machinery.
 
     Parameters
     ----------
@@ -490,13 +492,12 @@ def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Serie
     props, scalar = proportions_of(proportion)
     if not scalar:
         raise TypeError(f"proportion: expected a number in [0, 1], got {proportion!r}")
-    # Scale-robust, same semantics: the series at unit scale, and the design
-    # [by, mean] scaled by one common power of two, so lstsq's relative rcond decides
-    # as on the unscaled design (exact scalings: no overflow or underflow at 1e+-200).
+    # Scale-robust: the series and each design column at unit scale (exact powers of
+    # two: no overflow or underflow at 1e+-200, and rcond relative to each column).
     scores, s_exp = _unit_scaled(s_values)
     mean = np.ldexp(np.mean(scores), -int(s_exp[0]))
     exposures = np.hstack([as_float64(b_lab.values), np.full((s_lab.n_rows, 1), mean)])
-    exposures = _unit_scaled(exposures, common=True)[0]
+    exposures = _unit_scaled(exposures)[0]
     coefficients = np.linalg.lstsq(exposures, scores, rcond=_RCOND)[0]
     corrected = np.ldexp(scores - props[0] * (exposures @ coefficients), -s_exp)
     return pd.Series(corrected[:, 0], index=series.index, name=series.name)

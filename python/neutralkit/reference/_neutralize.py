@@ -169,17 +169,14 @@ def orthogonalize(v: Any, u: Any, *, eras: Any = None) -> Any:
 def neutralize_series(series: Any, by: Any, proportion: float = 1.0) -> pd.Series:
     """The source document's function, with ``exposures @ coefficients`` subtracted.
 
-    Scale-robust without changing its semantics: the design ``[by, mean(series)]`` is
-    scaled by one common power of two (lstsq's rcond is relative to its largest
-    singular value, so the rank decision does not move) and the series by its own."""
+    Scale-robust: the series and each column of the design ``[by, mean(series)]`` at
+    unit scale (exact powers of two), so rcond is relative to each column's scale."""
     series = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series))
     scores, score_exponent = _unit_scaled(series.to_numpy(dtype=np.float64).reshape(-1, 1))
     mean = np.ldexp(np.mean(scores), -score_exponent[0])
     exposures = np.asarray(by, dtype=np.float64).reshape(-1, 1)
     exposures = np.hstack([exposures, np.full((len(exposures), 1), mean)])
-    big = np.abs(exposures).max()
-    common = 1 - int(np.frexp(big)[1]) if big > 0 and np.isfinite(big) else 0
-    exposures = np.ldexp(exposures, common)
+    exposures = _unit_scaled(exposures)[0]
     coefficients = np.linalg.lstsq(exposures, scores, rcond=1e-6)[0]
     corrected = np.ldexp(scores - proportion * (exposures @ coefficients), -score_exponent)
     return pd.Series(corrected.ravel(), index=series.index, name=series.name)
