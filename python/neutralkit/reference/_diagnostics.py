@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ._neutralize import neutralize
+from ._scoring import _unit
 
 __all__ = [
     "feature_correlations",
@@ -44,7 +45,7 @@ def _groups(eras: Any, n: int) -> list[tuple[Any, np.ndarray]]:
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return math.nan
-    return float(np.corrcoef(a, b)[0, 1])
+    return float(np.corrcoef(_unit(a)[0], _unit(b)[0])[0, 1])  # scale-free: exact scaling
 
 
 def _present(policy: str, name: str, *vectors: np.ndarray) -> np.ndarray:
@@ -151,7 +152,8 @@ def _rank_uniform(x: np.ndarray, method: str) -> np.ndarray:
 def _numerai_corr(p: np.ndarray, t: np.ndarray) -> float:
     g = ndtri(_rank_uniform(p, "average"))
     g15 = np.sign(g) * np.abs(g) ** 1.5
-    tc = t - t.mean()
+    tc = _unit(t)[0]  # a positive factor: the correlation does not change
+    tc = tc - tc.mean()
     t15 = np.sign(tc) * np.abs(tc) ** 1.5
     return _pearson(g15, t15)
 
