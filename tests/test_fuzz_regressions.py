@@ -390,3 +390,16 @@ def test_feature_correlations_when_one_era_holds_a_huge_prediction():
     np.testing.assert_allclose(
         values[1], np.asarray(nk.feature_correlations(rescaled, x, eras=eras))[1], atol=1e-12
     )
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1)])
+def test_one_field_of_a_structured_array_with_one_row_or_column(shape):
+    """fuzz_api: a (1, 1) field view of a structured array (strides 9, which NumPy still
+    calls contiguous) reached the kernels: "internal: array strides are not a multiple
+    of the item size"."""
+    rec = np.zeros(shape, dtype=[("v", "f8"), ("pad", "i1")])
+    rec["v"] = np.arange(1, rec.size + 1).reshape(shape)
+    field = rec["v"]
+    np.testing.assert_array_equal(nk.rank(field), nk.rank(field.copy()))
+    y = np.ones((shape[0], 2))
+    np.testing.assert_array_equal(nk.neutralize(y, field), nk.neutralize(y, field.copy()))

@@ -109,7 +109,9 @@ def _numeric_array(arr: np.ndarray, name: str) -> np.ndarray:
         raise TypeError(f"{name}: dtype {arr.dtype} is not supported; use float64")
     item = arr.dtype.itemsize
     if any(s % item for s in arr.strides):  # e.g. one field of a structured array
-        arr = np.ascontiguousarray(arr)
+        # a copy: ascontiguousarray keeps an array NumPy deems contiguous (one row, one
+        # column) with its odd strides, which the kernels refuse (found by fuzz_api)
+        arr = arr.copy(order="C")
     return arr
 
 

@@ -89,7 +89,18 @@ PANDAS_DTYPES = [
     "float64[pyarrow]",
     "int8[pyarrow]",
 ]
-LAYOUTS = ["C", "F", "strided", "reversed", "negative-cols", "broadcast", "readonly", "unaligned"]
+LAYOUTS = [
+    "C",
+    "F",
+    "strided",
+    "reversed",
+    "negative-cols",
+    "broadcast",
+    "readonly",
+    "unaligned",
+    "field",  # one field of a structured array: strides not a multiple of the item size
+    "record",  # the structured array itself (to be refused by name)
+]
 
 
 class Source:
@@ -232,6 +243,10 @@ def layout(src: Source, x: np.ndarray) -> np.ndarray:
         y = x.copy()
         y.flags.writeable = False
         return y
+    if kind in ("field", "record"):
+        rec = np.zeros(x.shape, dtype=[("v", x.dtype), ("pad", "i1")])
+        rec["v"] = x
+        return rec["v"] if kind == "field" else rec
     # unaligned: element size does not divide the address
     buf = np.zeros(x.nbytes + 1, dtype=np.uint8)
     y = buf[1:].view(x.dtype).reshape(x.shape)
@@ -324,7 +339,7 @@ def pandas_index(src: Source, n: int) -> pd.Index:
 def as_pandas(src: Source, x: np.ndarray, index: pd.Index | None, series_ok: bool) -> Any:
     """Maybe wrap an array as a Series/DataFrame (maybe with a nullable/pyarrow dtype)."""
     wrap = src.choice(["numpy", "numpy", "pandas", "list"])
-    if wrap == "numpy":
+    if wrap == "numpy" or x.dtype.fields is not None:  # a structured array stays one
         return x
     if wrap == "list":
         src.note("as list")

@@ -150,12 +150,12 @@ def _snapshot(obj: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray):
+    if isinstance(a, np.ndarray):  # bit for bit (NaN, -0.0 and structured dtypes too)
         return (
             isinstance(b, np.ndarray)
             and a.shape == b.shape
             and a.dtype == b.dtype
-            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+            and a.tobytes() == b.tobytes()
         )
     if isinstance(a, (pd.Series, pd.DataFrame)):
         return a.equals(b) and a.index.equals(b.index)
