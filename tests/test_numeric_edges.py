@@ -294,3 +294,15 @@ def test_uint64_past_2_63_ranked_exactly_and_used_as_numbers() -> None:
     x = np.column_stack([values, values[::-1]])
     shifted = np.column_stack([small, small[::-1]]).astype(np.float64)
     np.testing.assert_allclose(nk.neutralize(t, x), nk.neutralize(t, shifted), atol=1e-9)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("top", [2**60, 2**63])
+def test_feature_exposure_of_integers_past_2_53(impl, top: int) -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    small = rng.integers(0, 1000, size=(60, 3))
+    y = rng.standard_normal(60)
+    dtype = np.uint64 if top >= 2**63 else np.int64
+    big = np.asarray(small, dtype=dtype) + dtype(top)
+    expected = nk.feature_correlations(y, small.astype(np.float64))
+    np.testing.assert_allclose(impl.feature_correlations(y, big), expected, atol=1e-12)

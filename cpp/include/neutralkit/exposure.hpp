@@ -181,12 +181,22 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             // (finite inputs: x - y == 0 only if x == y). Branch-free, so it vectorizes.
             std::vector<double> first(static_cast<std::size_t>(kc)),
                 spread(static_cast<std::size_t>(kc), 0.0);
-            {
-                const T* src0 = x.data + eras.row(e, 0) * x.row_stride + c0 * x.col_stride;
-                for (Index j = 0; j < kc; ++j)
-                    first[static_cast<std::size_t>(j)] =
-                        static_cast<double>(src0[j * x.col_stride]);
-            }
+            const T* src0 = x.data + eras.row(e, 0) * x.row_stride + c0 * x.col_stride;
+            // 64-bit integers are read as their difference from the era's first value,
+            // taken in integer arithmetic (exact where float64 would round values past
+            // 2^53, e.g. nanosecond timestamps); a correlation ignores the shift.
+            auto as_double = [&](T v, Index j) {
+                if constexpr (std::is_integral<T>::value && sizeof(T) == 8) {
+                    const auto base = static_cast<std::uint64_t>(src0[j * x.col_stride]);
+                    return static_cast<double>(
+                        static_cast<std::int64_t>(static_cast<std::uint64_t>(v) - base));
+                } else {
+                    (void)j;
+                    return static_cast<double>(v);
+                }
+            };
+            for (Index j = 0; j < kc; ++j)
+                first[static_cast<std::size_t>(j)] = as_double(src0[j * x.col_stride], j);
             double* sp = sum.data();
             double* fp = first.data();
             double* dp = spread.data();
@@ -195,14 +205,14 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
                 double* dst = block.data() + i * kc;
                 if (x.col_stride == 1) {
                     for (Index j = 0; j < kc; ++j) {
-                        const double v = static_cast<double>(src[j]);
+                        const double v = as_double(src[j], j);
                         dst[j] = v;
                         sp[j] += v;
                         dp[j] = std::max(dp[j], std::abs(v - fp[j]));
                     }
                 } else {
                     for (Index j = 0; j < kc; ++j) {
-                        const double v = static_cast<double>(src[j * x.col_stride]);
+                        const double v = as_double(src[j * x.col_stride], j);
                         dst[j] = v;
                         sp[j] += v;
                         dp[j] = std::max(dp[j], std::abs(v - fp[j]));

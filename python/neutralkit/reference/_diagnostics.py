@@ -67,9 +67,23 @@ def _scores(per_era: dict, cols: list, was_1d: bool, eras: Any) -> Any:
     return frame.astype(np.float64)
 
 
+def _shift_free(f: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns with values past 2^53 minus their minimum, in integer arithmetic
+    (exact; float64 would round them): correlations do not see the shift."""
+    out = f.copy()
+    for j in range(f.shape[1]):
+        col = f.iloc[:, j].to_numpy()
+        if col.dtype.kind in "iu" and ((col > 2**53).any() or (col < -(2**53)).any()):
+            low = col.min()
+            diff = col.astype(np.uint64) - np.uint64(low.astype(np.uint64))
+            out[out.columns[j]] = diff.astype(np.float64)
+    return out
+
+
 def feature_correlations(preds, features, *, eras=None, n_threads=None, nan_policy="raise"):
     p, was_1d, name = _frame(preds)
     f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
+    f = _shift_free(f)
     fv = f.to_numpy(np.float64)
     per_era = {}
     for label, rows in _groups(eras, len(p)):
@@ -109,6 +123,7 @@ def _stats(c: np.ndarray, names: pd.Index) -> list:
 def feature_exposure(preds, features, *, eras=None, n_threads=None, nan_policy="raise"):
     p, was_1d, name = _frame(preds)
     f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
+    f = _shift_free(f)
     stat_names = ["std", "rms", "max", "max_feature"]
     rows_out = {}
     for label, rows in _groups(eras, len(p)):
