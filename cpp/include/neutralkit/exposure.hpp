@@ -222,6 +222,19 @@ void feature_correlations(const StridedMatrix<double>& preds, const StridedMatri
             for (Index j = 0; j < kc; ++j)
                 constant[static_cast<std::size_t>(j)] =
                     spread[static_cast<std::size_t>(j)] == 0.0 ? 1 : 0;
+            // Raw values beyond [2^-500, 2^500] (denormals, 1e300) are first scaled by an
+            // exact power of two, so that their mean neither rounds at the denormal grain
+            // nor overflows (max(|first|, spread) is within a factor 2 of max |x|).
+            for (Index j = 0; j < kc; ++j) {
+                const auto sj = static_cast<std::size_t>(j);
+                const double est = std::max(std::abs(first[sj]), spread[sj]);
+                if (est > 0.0 && std::isfinite(est) && (est < 0x1p-500 || est > 0x1p500)) {
+                    const int ex = -std::ilogb(est);
+                    block.col(j) =
+                        block.col(j).unaryExpr([ex](double v) { return std::ldexp(v, ex); });
+                    sum[sj] = block.col(j).sum();
+                }
+            }
             for (Index j = 0; j < kc; ++j)
                 mean[static_cast<std::size_t>(j)] =
                     sum[static_cast<std::size_t>(j)] / static_cast<double>(n);
