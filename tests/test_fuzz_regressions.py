@@ -300,9 +300,12 @@ def test_pearson_of_three_values_at_extreme_scale(scale):
     assert nk.pearson(p, t) == pytest.approx(_scale_free_pearson(p, t), abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["stake_weight", "stake_weighted_metamodel", "mmc", "mmc_loo"])
+@pytest.mark.parametrize(
+    "name", ["stake_weight", "stake_weighted_metamodel", "mmc", "mmc_loo", "mpc"]
+)
 def test_stakes_near_float_max_weigh_like_equal_stakes_or_are_refused(name):
-    """fuzz_api: stakes of 1e308 each overflowed in their sum (RuntimeWarning, NaN weights).
+    """fuzz_api: stakes of 1e308 each overflowed in their sum (RuntimeWarning, NaN weights;
+    meta_portfolio_contribution: NaN scores).
     Equal stakes weigh equally whatever their size, or the overflow is refused by name."""
     huge, ones = np.full(2, 1e308), np.ones(2)
     call = {
@@ -310,6 +313,7 @@ def test_stakes_near_float_max_weigh_like_equal_stakes_or_are_refused(name):
         "stake_weighted_metamodel": lambda s: nk.stake_weighted_metamodel(P, s),
         "mmc": lambda s: nk.mmc(P, T, stakes=s),
         "mmc_loo": lambda s: nk.mmc_loo(P, T, s, bags=2),
+        "mpc": lambda s: nk.meta_portfolio_contribution(P, s, np.linalg.qr(X)[0], W, T),
     }[name]
     try:
         result = call(huge)
