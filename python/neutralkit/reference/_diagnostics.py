@@ -125,7 +125,7 @@ def feature_exposure(preds, features, *, eras=None, n_threads=None, nan_policy="
     f = features if isinstance(features, pd.DataFrame) else pd.DataFrame(np.asarray(features))
     f = _shift_free(f)
     stat_names = ["std", "rms", "max", "max_feature"]
-    rows_out = {}
+    rows_out: dict[Any, dict[Any, Any]] = {}
     for label, rows in _groups(eras, len(p)):
         sub_p = p.iloc[rows]
         sub_f = f.iloc[rows]
