@@ -9,9 +9,7 @@
 
 #include <Eigen/Core>
 
-#include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -36,16 +34,6 @@ struct ByteColumns {
         : cols(k),
           stride((n + 31) / 32 * 32),
           data(static_cast<std::size_t>((k + 2) / 3 * 3 * ((n + 31) / 32 * 32)), 0) {}
-
-    // The same, in `storage`'s memory (reused across eras: no fresh pages to fault in).
-    // Only the padding is zeroed; the caller writes rows [0, n) of every column.
-    ByteColumns(Index n, Index k, std::vector<std::uint8_t>&& storage)
-        : cols(k), stride((n + 31) / 32 * 32), data(std::move(storage)) {
-        const Index kp = (k + 2) / 3 * 3;
-        data.resize(static_cast<std::size_t>(kp * stride));
-        for (Index c = 0; c < k; ++c) std::fill(col(c) + n, col(c) + stride, std::uint8_t{0});
-        std::fill(data.begin() + k * stride, data.end(), std::uint8_t{0});
-    }
 
     std::uint8_t* col(Index j) { return data.data() + j * stride; }
     const std::uint8_t* col(Index j) const { return data.data() + j * stride; }

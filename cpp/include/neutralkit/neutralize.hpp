@@ -198,23 +198,22 @@ ColumnStats<T> column_stats(const StridedMatrix<T>& x, const EraIndex& eras, Ind
 // fits in cache, so no n x k float64 copy of an era is ever made on the fast path.
 constexpr Index kChunkRows = 256;
 
-// Buffers reused from era to era and from call to call: the Gram matrix, the byte
-// columns and the row chunk. Fresh allocations of this size are mapped pages that fault
-// in on first touch and are unmapped when freed: an era at k = 705 (one era per call)
-// spent ~18% of its CPU time there (benchmarks/RESULTS.md, issue 14). Each thread
+// Buffers reused from era to era and from call to call: the Gram matrix and the row
+// chunk. Fresh allocations of this size are mapped pages that fault in on first touch
+// and are unmapped when freed: an era at k = 705 (one era per call) spent ~18% of its
+// CPU time there (benchmarks/RESULTS.md, issue 14). (The byte columns are not kept:
+// they would add to the peak memory, and measured no faster kept.) Each thread
 // takes a workspace from a process-wide pool when it first needs one and gives it back
 // when it exits (kernel worker threads, and the bindings' interruptible runner, are
 // short-lived) or when a kernel entry point returns (WorkspaceRelease). The pool keeps
-// workspaces only up to kKeepBytes in total (k = 705 needs ~9 MB; k = 2376 ~62 MB,
+// workspaces only up to kKeepBytes in total (k = 705 needs ~5 MB; k = 2376 ~50 MB,
 // where the faults cost little next to the arithmetic): the rest is freed.
 struct Workspace {
     Eigen::MatrixXd gram;
-    std::vector<std::uint8_t> bytes;
     RowMatrixXd chunk;
 
     std::size_t footprint() const {
-        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size()) +
-               bytes.capacity();
+        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size());
     }
 };
 
@@ -349,7 +348,7 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
                          const std::vector<Index>& kept, const std::vector<double>& shift,
                          double grid) {
     const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
-    ByteColumns b(n, kk, std::move(workspace().bytes));
+    ByteColumns b(n, kk);
     // Convert a block of rows to a small row-major byte tile (contiguous reads of the
     // input), then transpose the tile (cheap: bytes, in L1).
     constexpr Index kBlock = 64;
@@ -430,9 +429,8 @@ void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, cons
             is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 && nn * nn * q_abs * q_abs < 9.0e15;
         if (bytes || floats) {
             if (bytes) {
-                ByteColumns b = byte_columns(x, eras, e, solver.kept, shift, grid);
-                byte_gram(b, static_cast<int>(max_value), g);
-                workspace().bytes = std::move(b.data);
+                byte_gram(byte_columns(x, eras, e, solver.kept, shift, grid),
+                          static_cast<int>(max_value), g);
             } else {
                 Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
                 RowMatrixXf chunk;
