@@ -92,6 +92,14 @@ def on_dask(client, dd, data: Path, out: Path, k: int) -> float:
     return time.perf_counter() - start
 
 
+def rss_mb(field: str = "VmRSS:") -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS (VmHWM: reset at exec, unlike ru_maxrss, which a spawned
     worker inherits from the process that forked it)."""
@@ -106,6 +114,10 @@ def cluster(dd_workers: int, memory_limit: str | None):
     from distributed import Client, LocalCluster
 
     kw = {"memory_limit": memory_limit} if memory_limit else {}
+    # pyarrow's default allocator keeps freed buffers (mimalloc/jemalloc): with a small
+    # memory_limit that cached memory alone pauses the workers; the system allocator
+    # gives it back (the nanny already sets MALLOC_TRIM_THRESHOLD_)
+    kw["env"] = {"ARROW_DEFAULT_MEMORY_POOL": os.environ.get("BENCH_ARROW_POOL", "system")}
     lc = LocalCluster(
         n_workers=dd_workers,
         threads_per_worker=1,
@@ -170,6 +182,7 @@ def out_of_core(args, tmp: Path) -> dict:
     n_eras = max(args.eras, int(np.ceil(need / per_era)) + 1)
     data = tmp / "big"
     client_before = peak_rss_mb()
+    client_rss_before = rss_mb()
     nbytes = write_dataset(data, n_eras, args.rows, args.features, seed=1000)
     lc, client = cluster(args.workers, limit)
     try:
@@ -194,6 +207,8 @@ def out_of_core(args, tmp: Path) -> dict:
         "worker_peak_rss_mb": sorted(peaks.values()),
         "client_peak_rss_mb_before_run": client_before,
         "client_peak_rss_mb_after_run": peak_rss_mb(),
+        "client_rss_mb_before_run": client_rss_before,
+        "client_rss_mb_after_run": rss_mb(),
         "rows_written": rows_out,
         "extra_workers_started": restarts,
     }
@@ -237,24 +252,31 @@ def main() -> None:
         "--ooc-factor", type=float, default=3.0, help="dataset / total memory_limit (>= 3)"
     )
     parser.add_argument("--no-projection", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--tmp", default=None, help="where to write the datasets")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     record: dict = {"cpu_count": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     tmp = Path(tempfile.mkdtemp(prefix="bench_dask-", dir=args.tmp))
     try:
-        record["throughput"] = tp = throughput(args, tmp)
+        tp = record["throughput"] = {} if args.skip_throughput else throughput(args, tmp)
         print(json.dumps(tp, indent=1), flush=True)
+        save(record, args.json)
         if args.out_of_core:
             record["out_of_core"] = ooc = out_of_core(args, tmp)
             print(json.dumps(ooc, indent=1), flush=True)
-        if not args.no_projection:
+            save(record, args.json)
+        if not args.no_projection and tp:
             record["projection"] = pr = projection(tp, per_era_2376(args.rows), args.rows)
             print(json.dumps(pr, indent=1), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(record, indent=1))
+    save(record, args.json)
+
+
+def save(record: dict, path: str | None) -> None:
+    if path:
+        Path(path).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":
