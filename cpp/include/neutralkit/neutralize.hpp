@@ -215,11 +215,9 @@ constexpr Index kSolveChunkRows = 64;
 struct Workspace {
     Eigen::MatrixXd gram;
     RowMatrixXd chunk;
-    EraSolver solver;  // neutralize(): each era's factorization, its LLT storage reused
 
     std::size_t footprint() const {
-        const auto llt = static_cast<std::size_t>(solver.llt.rows());
-        return sizeof(double) * (static_cast<std::size_t>(gram.size() + chunk.size()) + llt * llt);
+        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size());
     }
 };
 
@@ -589,22 +587,16 @@ void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 
 }  // namespace detail
 
-// Factorizes one era into `s`, whose LLT storage is reused when it has the size already
-// (everything else in `s` is reset): one-shot neutralize() keeps one per thread, so a
-// 5000 x 2376 era does not map and fault in a fresh 45 MB factor.
+// Factorizes one era.
 template <class T>
-void factorize_era_into(EraSolver& s, const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
                         const NeutralizeOptions& opt) {
-    {  // a fresh solver, but with the LLT's storage moved over (every other field reset)
-        Eigen::LLT<Eigen::MatrixXd> llt = std::move(s.llt);
-        s = EraSolver();
-        s.llt = std::move(llt);
-    }
+    EraSolver s;
     const Index n = eras.size(e);
     s.rows = n;
     if (n == 0) {  // an era without rows (a caller's row subset): nothing to factorize
         s.path = EraPath::NoExposure;
-        return;
+        return s;
     }
     const auto stats = detail::column_stats(x, eras, e);
     for (Index j = 0; j < x.cols; ++j) {
@@ -616,7 +608,7 @@ void factorize_era_into(EraSolver& s, const StridedMatrix<T>& x, const EraIndex&
     detail::set_units(x, eras, e, stats, opt.intercept, s);
     if (kk == 0) {
         s.path = EraPath::NoExposure;
-        return;
+        return s;
     }
     // The centred block has rank <= n - 1 (<= n without intercept): a wide era cannot
     // have a positive definite Gram matrix, so go straight to the rank-revealing path.
@@ -648,7 +640,7 @@ void factorize_era_into(EraSolver& s, const StridedMatrix<T>& x, const EraIndex&
                 s.path = EraPath::Cholesky;
                 s.approximate = approximate;
                 s.refine = pivot < opt.refine_below;
-                return;
+                return s;
             }
         }
         method = Method::Pivoted;
@@ -664,22 +656,13 @@ void factorize_era_into(EraSolver& s, const StridedMatrix<T>& x, const EraIndex&
             s.householder.matrixQR().topRows(kk).triangularView<Eigen::Upper>();
         if (detail::min_squared_diagonal(r) >= opt.min_pivot) {
             s.path = EraPath::Householder;
-            return;
+            return s;
         }
         s.householder = Eigen::HouseholderQR<Eigen::MatrixXd>();
     }
     s.pivoted.setThreshold(opt.rcond);
     s.pivoted.compute(scaled);
     s.path = EraPath::Pivoted;
-    return;
-}
-
-// Factorizes one era.
-template <class T>
-EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                        const NeutralizeOptions& opt) {
-    EraSolver s;
-    factorize_era_into(s, x, eras, e, opt);
     return s;
 }
 
@@ -834,12 +817,9 @@ std::vector<EraPath> neutralize(const StridedMatrix<T>& x, const StridedMatrix<d
     std::vector<EraPath> paths(static_cast<std::size_t>(eras.n_eras));
     const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        EraSolver& s = detail::workspace().solver;
-        factorize_era_into(s, x, eras, e, opt);
+        const EraSolver s = factorize_era(x, eras, e, opt);
         solve_era(s, x, y, eras, e, proportions, opt, out, y.rows);
         paths[static_cast<std::size_t>(e)] = s.path;
-        s.householder = Eigen::HouseholderQR<Eigen::MatrixXd>();  // not kept between eras
-        s.pivoted = Eigen::ColPivHouseholderQR<Eigen::MatrixXd>();
     });
     return paths;
 }
