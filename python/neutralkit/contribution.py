@@ -51,6 +51,7 @@ from ._validate import (
     labeled,
     n_threads_of,
     nan_policy_of,
+    unit_scaled,
     vector,
 )
 
@@ -332,6 +333,9 @@ def _stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, 
         raise ValueError(f"stakes: contains {int(bad.sum())} NaN or infinite value(s)")
     if (raw < 0).any():
         raise ValueError(f"stakes: contains {int((raw < 0).sum())} negative value(s)")
+    # only the ratios matter: the largest stake in [1, 2) by an exact power of two, so
+    # the sum cannot overflow (ordinary stakes give bit-identical weights)
+    raw = unit_scaled(raw, band=1.0)[0]
     total = raw.sum()
     if not total > 0:
         raise ValueError("stakes: sum to 0; at least one stake must be positive")
