@@ -26,7 +26,7 @@ from sklearn.model_selection import (  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.tree import DecisionTreeRegressor  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.utils.estimator_checks import estimator_checks_generator  # noqa: E402
 
 from neutralkit import reference  # noqa: E402
 from neutralkit.datasets import synthetic_tournament  # noqa: E402
@@ -60,15 +60,34 @@ def _expected_failures(estimator):
     return {}
 
 
-@parametrize_with_checks(
-    [
+def _estimator_checks():
+    """scikit-learn's estimator checks, less the array-API one: it needs SCIPY_ARRAY_API
+    set before scipy is imported and otherwise skips itself; neutralkit takes NumPy and
+    pandas only, so it is left out here rather than reported as a skip."""
+    estimators = [
         NeutralizedRegressor(Ridge(), era=None),
         NeutralizedRegressor(
             DecisionTreeRegressor(max_depth=4, random_state=0), era=None, proportion=0.5
         ),
-    ],
-    expected_failed_checks=_expected_failures,
-)
+    ]
+    for estimator in estimators:
+        for param in estimator_checks_generator(
+            estimator, expected_failed_checks=_expected_failures(estimator), mark="xfail"
+        ):
+            # an expected failure comes as a pytest.param with an xfail mark
+            check = param.values[1] if hasattr(param, "values") else param[1]
+            name = getattr(getattr(check, "func", check), "__name__", "")
+            if name != "check_array_api_input":
+                yield param
+
+
+def _check_ids(obj):
+    if hasattr(obj, "estimator"):  # the NeutralizedRegressor
+        return type(obj.estimator).__name__
+    return getattr(getattr(obj, "func", obj), "__name__", None)
+
+
+@pytest.mark.parametrize(("estimator", "check"), list(_estimator_checks()), ids=_check_ids)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
