@@ -80,7 +80,11 @@ def in_process(data: Path, out: Path, k: int, threads: int) -> tuple[float, floa
     return time.perf_counter() - start, kernel
 
 
-def on_dask(client, dd, data: Path, out: Path, k: int) -> float:
+def on_dask(client, dd, data: Path, out: Path, k: int, timeout: float | None = None) -> float:
+    """Seconds to read, neutralize and write on the cluster (``inf`` after ``timeout``:
+    e.g. workers paused at 80% of their memory_limit never finish)."""
+    from distributed import TimeoutError as DaskTimeout
+
     import neutralkit.dask as nkd
 
     if out.exists():
@@ -88,7 +92,12 @@ def on_dask(client, dd, data: Path, out: Path, k: int) -> float:
     start = time.perf_counter()
     ddf = read_parquet_quietly(dd, data, split_row_groups=False)
     result = nkd.neutralize(ddf, COLS, features_of(k), eras_whole=True, keep=["era"])
-    result.to_parquet(str(out))  # computed on the cluster, written by the workers
+    future = client.compute(result.to_parquet(str(out), compute=False))  # workers write
+    try:
+        future.result(timeout=timeout)
+    except (DaskTimeout, TimeoutError):
+        future.cancel()
+        return float("inf")
     return time.perf_counter() - start
 
 
@@ -187,7 +196,7 @@ def out_of_core(args, tmp: Path) -> dict:
     lc, client = cluster(args.workers, limit)
     try:
         assert isinstance(client, Client)
-        t = on_dask(client, dd, data, tmp / "big-out", args.features)
+        t = on_dask(client, dd, data, tmp / "big-out", args.features, args.ooc_timeout)
         peaks = client.run(peak_rss_mb)
         restarts = sum(1 for _ in lc.workers) - args.workers
     finally:
@@ -195,7 +204,7 @@ def out_of_core(args, tmp: Path) -> dict:
         lc.close()
     files = list((tmp / "big-out").glob("*.parquet"))
     rows_out = sum(pd.read_parquet(f, columns=["era"]).shape[0] for f in files)
-    assert rows_out == n_eras * args.rows, "rows missing from the output"
+    assert rows_out == n_eras * args.rows or t == float("inf"), "rows missing from the output"
     shutil.rmtree(data)
     return {
         "eras": n_eras,
@@ -253,6 +262,7 @@ def main() -> None:
     )
     parser.add_argument("--no-projection", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--ooc-timeout", type=float, default=1800, help="seconds (stalled)")
     parser.add_argument("--tmp", default=None, help="where to write the datasets")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
