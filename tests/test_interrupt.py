@@ -28,8 +28,12 @@ pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="SIGINT to a child process is POSIX-only"
 )
 
+# A shell that starts a job in the background without job control (CI scripts, nohup)
+# gives it SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the
+# child restores Python's own handler first, so the test is about the kernels only.
 PRELUDE = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 import neutralkit as nk
