@@ -201,6 +201,7 @@ def run_neutralize(args: argparse.Namespace) -> int:
         era=era_col,
         proportion=args.proportion,
         keep=[era_col],
+        nan_policy=getattr(args, "nan_policy", "raise"),
         eras_whole=True if whole else None,
     )
     if remote:
