@@ -38,7 +38,8 @@ def cli_local2(tmp_path_factory):
     df = tournament(seed=13)
     _era_dataset(tmp / "data", df)
     out = tmp / "neutral"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    # the neutralkit this test imports (installed, or the in-tree build with PYTHONPATH=python)
+    env = {**os.environ, "PYTHONPATH": str(Path(nk.__file__).resolve().parents[1])}
     cmd = [
         sys.executable, "-m", "neutralkit", "neutralize",
         "--data", str(tmp / "data"), "--features", "feature_*", "--cols", "p0,p1,p2",
