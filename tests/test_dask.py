@@ -24,7 +24,6 @@ from neutralkit import contribution  # noqa: E402
 FEATURES = [f"feature_{i}" for i in range(8)]
 PREDS = ["p0", "p1", "p2"]
 TOL = {"rtol": 1e-10, "atol": 1e-10}
-ROOT = Path(__file__).resolve().parents[1]
 # dask's read_parquet calls reset_index(inplace=True), deprecated in pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
 
