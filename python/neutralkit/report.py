@@ -530,7 +530,11 @@ def _render_plots(data: ReportData) -> dict[str, tuple[str, str]]:
                 label=str(model),
             )  # fmt: skip
         ax.axhline(1.0, color="grey", lw=0.6)
-        ax.set_ylabel("stake")
+        # compounding is multiplicative: a log axis shows every model's growth rate,
+        # where a linear one shows only the best model's last eras
+        if bool((path.to_numpy() > 0).all()):
+            ax.set_yscale("log")
+        ax.set_ylabel("stake (log scale)" if ax.get_yscale() == "log" else "stake")
         ax.set_title(title)
         _era_axis(ax, path.index)
         _legend(ax, len(path.columns))
