@@ -38,6 +38,7 @@ import neutralkit as nk
 from neutralkit.bench import best_of, neutralize_data
 
 N_COLS = 10
+READER = "neutralkit"  # --reader
 COLS = [f"prediction_{j}" for j in range(N_COLS)]
 
 
@@ -90,7 +91,13 @@ def on_dask(client, dd, data: Path, out: Path, k: int, timeout: float | None = N
     if out.exists():
         shutil.rmtree(out)
     start = time.perf_counter()
-    ddf = read_parquet_quietly(dd, data, split_row_groups=False)
+    if READER == "dask":
+        ddf = read_parquet_quietly(dd, data, split_row_groups=False)
+    else:  # what `neutralkit neutralize --scheduler` reads: one pyarrow read per file
+        from neutralkit._cli_dask import read_dataset
+
+        ddf, whole = read_dataset(str(data), "era")
+        assert whole, "the era-per-file layout was not recognised"
     result = nkd.neutralize(ddf, COLS, features_of(k), eras_whole=True, keep=["era"])
     future = client.compute(result.to_parquet(str(out), compute=False))  # workers write
     try:
@@ -265,7 +272,16 @@ def main() -> None:
     parser.add_argument("--ooc-timeout", type=float, default=1800, help="seconds (stalled)")
     parser.add_argument("--tmp", default=None, help="where to write the datasets")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--reader",
+        choices=["neutralkit", "dask"],
+        default="neutralkit",
+        help="neutralkit: the CLI's reader (dd.from_map of one pyarrow read per file); "
+        "dask: dd.read_parquet(split_row_groups=False)",
+    )
     args = parser.parse_args()
+    global READER
+    READER = args.reader
     record: dict = {"cpu_count": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     tmp = Path(tempfile.mkdtemp(prefix="bench_dask-", dir=args.tmp))
     try:

@@ -420,6 +420,22 @@ def test_cli_neutralize_local_cluster(cli_local2):
     assert (got.loc[df.index, "era"].astype(np.int64) == df["era"]).all()
 
 
+def test_per_era_files_read_one_pyarrow_read_per_partition(tmp_path):
+    from neutralkit._cli_dask import read_dataset
+
+    df = tournament(seed=17)
+    _era_dataset(tmp_path / "per_era", df)
+    ddf, whole = read_dataset(str(tmp_path / "per_era"), "era")
+    assert whole and ddf.npartitions == df["era"].nunique()
+    got = ddf.compute(scheduler="sync")
+    pd.testing.assert_frame_equal(got.loc[df.index], df, check_dtype=True)
+    # only the selected columns are read (pushed into the reader), in the order asked
+    sub = ddf[["p1", "era"]].partitions[0].compute(scheduler="sync")
+    assert (
+        list(sub.columns) == ["p1", "era"] and len(sub) == (df["era"] == sub["era"].iloc[0]).sum()
+    )
+
+
 def test_parquet_layouts_read_from_the_footers(client, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

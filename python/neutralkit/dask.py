@@ -191,7 +191,9 @@ def _threads_arg(n_threads: Any) -> int | None:
 def _prepared(src: _Source, needed: Sequence[Any]) -> Any:
     """The columns the work reads (plus the era), with every era inside one partition."""
     cols = list(dict.fromkeys([*needed, *([] if src.era_is_index else [src.era])]))
-    frame = src.ddf[cols]
+    # The tasks select their columns by name: reading every column needs no projection
+    # (a getitem task that would copy each partition only to reorder its columns).
+    frame = src.ddf if set(cols) == set(src.ddf.columns) else src.ddf[cols]
     if src.whole:
         return frame
     if src.era_is_index:
