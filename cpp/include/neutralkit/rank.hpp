@@ -437,11 +437,109 @@ Index sort_column(ColumnSort& sort, Index n, Get&& get) {
     return sort.sort(n, [&](Index i) { return static_cast<double>(get(i)); });
 }
 
+// Average-rank codes (2 r - 1, as above) of one column of up to 2^14 finite values,
+// in fewer passes than the general ColumnSort, which stays the fallback: a
+// 32-bit word per value, (bucket << bits) | index with 2^(32 - bits) equal-width buckets
+// between the column's min and max (a monotone map); two LSD radix passes on the bucket
+// bits (one histogram pass for both); then one pass that gives each word its code.
+// Values in different buckets differ, so only runs of one bucket are compared (ordered
+// by value, ties averaged). rank() returns false, writing nothing, when the column is
+// too long or a bucket holds more than kMaxRun values (heavy tails, clusters).
+class NarrowRank {
+public:
+    // code_of[i] = the code of x[i]; lo and hi are the column's min and max.
+    bool rank(const double* x, Index n, double lo, double hi, std::uint32_t* code_of) {
+        int bits = 1;
+        while ((Index{1} << bits) < n) ++bits;
+        if (n < 2 || bits > 14) return false;
+        if (lo == hi) {
+            std::fill(code_of, code_of + n, static_cast<std::uint32_t>(n));
+            return true;
+        }
+        const int hi_bits = 32 - bits;
+        const double scale = std::ldexp(1.0, hi_bits) / (hi - lo);
+        if (!(scale > 0.0 && scale < std::numeric_limits<double>::infinity())) return false;
+        const double top = std::ldexp(1.0, hi_bits) - 1.0;
+        const int width = (hi_bits + 1) / 2;
+        const std::uint32_t digit_mask = (std::uint32_t{1} << width) - 1;
+        const std::size_t radix = std::size_t{1} << width;
+        const auto un = static_cast<std::size_t>(n);
+        words_.resize(un);
+        tmp_.resize(un);
+        hist_.assign(2 * radix, 0);
+        std::uint32_t* h0 = hist_.data();
+        std::uint32_t* h1 = hist_.data() + radix;
+        for (std::size_t i = 0; i < un; ++i) {
+            const double key = std::min(top, std::floor((x[i] - lo) * scale));
+            const std::uint32_t w =
+                (static_cast<std::uint32_t>(key) << bits) | static_cast<std::uint32_t>(i);
+            words_[i] = w;
+            ++h0[(w >> bits) & digit_mask];
+            ++h1[(w >> (bits + width)) & digit_mask];
+        }
+        std::uint32_t sum0 = 0, sum1 = 0;
+        for (std::size_t v = 0; v < radix; ++v) {
+            const std::uint32_t c0 = h0[v], c1 = h1[v];
+            h0[v] = sum0;
+            h1[v] = sum1;
+            sum0 += c0;
+            sum1 += c1;
+        }
+        for (std::size_t i = 0; i < un; ++i) {
+            const std::uint32_t w = words_[i];
+            tmp_[h0[(w >> bits) & digit_mask]++] = w;
+        }
+        for (std::size_t i = 0; i < un; ++i) {
+            const std::uint32_t w = tmp_[i];
+            words_[h1[(w >> (bits + width)) & digit_mask]++] = w;
+        }
+        const std::uint32_t index_mask = (std::uint32_t{1} << bits) - 1;
+        std::size_t a = 0;
+        while (a < un) {
+            std::size_t b = a + 1;
+            while (b < un && (words_[b] >> bits) == (words_[a] >> bits)) ++b;
+            if (b - a == 1) {
+                code_of[words_[a] & index_mask] = static_cast<std::uint32_t>(2 * a + 1);
+                a = b;
+                continue;
+            }
+            if (b - a > kMaxRun) return false;
+            for (std::size_t i = a + 1; i < b; ++i) {  // insertion by value
+                const std::uint32_t w = words_[i];
+                const double v = x[w & index_mask];
+                std::size_t j = i;
+                while (j > a && x[words_[j - 1] & index_mask] > v) {
+                    words_[j] = words_[j - 1];
+                    --j;
+                }
+                words_[j] = w;
+            }
+            std::size_t g = a;  // ties within the run share the average code
+            while (g < b) {
+                std::size_t t = g + 1;
+                const double v = x[words_[g] & index_mask];
+                while (t < b && x[words_[t] & index_mask] == v) ++t;
+                for (std::size_t i = g; i < t; ++i)
+                    code_of[words_[i] & index_mask] = static_cast<std::uint32_t>(g + t);
+                g = t;
+            }
+            a = b;
+        }
+        return true;
+    }
+
+private:
+    static constexpr std::size_t kMaxRun = 64;
+    std::vector<std::uint32_t> words_, tmp_, hist_;
+};
+
 // Per-thread buffers, reused across tasks.
 struct SortScratch {
     ColumnSort sort;
     std::vector<double> values;
     std::vector<double> other;
+    NarrowRank narrow;
+    std::vector<std::uint32_t> codes;
 };
 
 inline SortScratch& scratch() {

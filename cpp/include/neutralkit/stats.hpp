@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace neutralkit {
@@ -109,6 +110,46 @@ inline Index select_top_bottom(const std::vector<double>& sorted, Index top_bott
     return static_cast<Index>(out.size());
 }
 
+// Element types whose values all convert to double exactly (sort_column sorts 64-bit
+// integers beyond 2^53 as integers instead).
+template <class T>
+constexpr bool kNarrowRankable = !(std::is_integral<T>::value && sizeof(T) == 8);
+
+// The average-rank codes of one era column of n values into s.codes, by NarrowRank
+// (min, max and finiteness taken while gathering the values into raw[0..n)). Returns
+// false when a value is NaN or infinite or NarrowRank declines: the caller then falls
+// back to ColumnSort.
+template <class Get>
+bool narrow_codes(Index n, Get&& get, SortScratch& s, double* raw) {
+    // Four independent lanes, so the reductions do not form one long dependency chain.
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    double lo[4] = {kInf, kInf, kInf, kInf}, hi[4] = {-kInf, -kInf, -kInf, -kInf};
+    double fin[4] = {0.0, 0.0, 0.0, 0.0};  // x - x: 0, or NaN for NaN/inf
+    Index i = 0;
+    for (; i + 4 <= n; i += 4) {
+        for (int l = 0; l < 4; ++l) {
+            const double x = get(i + l);
+            raw[i + l] = x;
+            fin[l] += x - x;
+            lo[l] = std::min(lo[l], x);
+            hi[l] = std::max(hi[l], x);
+        }
+    }
+    for (; i < n; ++i) {
+        const double x = get(i);
+        raw[i] = x;
+        fin[0] += x - x;
+        lo[0] = std::min(lo[0], x);
+        hi[0] = std::max(hi[0], x);
+    }
+    const double finite = (fin[0] + fin[1]) + (fin[2] + fin[3]);
+    const double lo_all = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
+    const double hi_all = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
+    if (finite != 0.0) return false;
+    s.codes.resize(static_cast<std::size_t>(n));
+    return s.narrow.rank(raw, n, lo_all, hi_all, s.codes.data());
+}
+
 }  // namespace detail
 
 enum class TargetMode : int { Raw = 0, Center = 1, CenterPower = 2, Contribution = 3 };
@@ -197,9 +238,31 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y, const 
         const Index j = task % m;
         const Index n = eras.size(e);
         auto& s = detail::scratch();
+        const auto& table = tables[static_cast<std::size_t>(e)];
+        if constexpr (detail::kNarrowRankable<T>) {
+            // Every row takes part: the rows' order does not matter, so NarrowRank's codes
+            // serve directly (ColumnSort below when it declines).
+            if (tr.method == RankMethod::Average && !table.empty() && n >= 2 &&
+                (top_bottom <= 0 || 2 * top_bottom >= n)) {
+                s.values.resize(static_cast<std::size_t>(n));
+                s.other.resize(static_cast<std::size_t>(n));
+                double* xs = s.values.data();
+                if (detail::narrow_codes(
+                        n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); }, s,
+                        xs)) {
+                    const std::uint32_t* codes = s.codes.data();
+                    double* ys = s.other.data();
+                    for (Index i = 0; i < n; ++i) {
+                        xs[i] = table[codes[i]];
+                        ys[i] = y[eras.row(e, i)];
+                    }
+                    out[e * m + j] = detail::pearson(xs, ys, n, false);
+                    return;
+                }
+            }
+        }
         const Index count =
             detail::sort_column<T>(s.sort, n, [&](Index i) { return x(eras.row(e, i), j); });
-        const auto& table = tables[static_cast<std::size_t>(e)];
         // x and y in sorted order, so a top/bottom selection is two contiguous ranges.
         std::vector<double> xs(static_cast<std::size_t>(count));
         std::vector<double> ys(static_cast<std::size_t>(count));
@@ -229,11 +292,18 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
     const auto tables =
         rank ? rank_tables(eras, *rank, n_threads)
              : std::vector<std::vector<double>>(static_cast<std::size_t>(eras.n_eras));
+    // The metamodel and target of each era in era order (contiguous for the column loops).
+    std::vector<double> mm_era(static_cast<std::size_t>(eras.offsets[eras.n_eras]));
+    std::vector<double> t_era(mm_era.size());
     std::vector<double> mm_norm(static_cast<std::size_t>(eras.n_eras), 0.0);
     for (Index e = 0; e < eras.n_eras; ++e) {
         double s = 0.0;
         for (Index i = 0; i < eras.size(e); ++i) {
-            const double v = mm[eras.row(e, i)];
+            const auto r = eras.row(e, i);
+            const auto at = static_cast<std::size_t>(eras.offsets[e] + i);
+            const double v = mm[r];
+            mm_era[at] = v;
+            t_era[at] = t[r];
             s += v * v;
         }
         mm_norm[static_cast<std::size_t>(e)] = s;
@@ -247,43 +317,75 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
             out[e * m + j] = detail::kNaN;
             return;
         }
+        const double* mme = mm_era.data() + eras.offsets[e];
+        const double* te = t_era.data() + eras.offsets[e];
         auto& s = detail::scratch();
         s.values.resize(static_cast<std::size_t>(n));
-        if (rank) {
-            const Index count =
-                detail::sort_column<T>(s.sort, n, [&](Index i) { return p(eras.row(e, i), j); });
-            const auto& table = tables[static_cast<std::size_t>(e)];
-            s.sort.for_each_code(rank->method, [&](Index, std::uint32_t pos, std::int64_t code) {
-                s.values[pos] = transformed(table, *rank, code, count, n);
-            });
-        } else {
-            for (Index i = 0; i < n; ++i)
-                s.values[static_cast<std::size_t>(i)] = static_cast<double>(p(eras.row(e, i), j));
-        }
+        double* values = s.values.data();
         double pm = 0.0;
-        for (Index i = 0; i < n; ++i)
-            pm += s.values[static_cast<std::size_t>(i)] * mm[eras.row(e, i)];
+        bool narrow = false;
+        if (rank) {
+            const auto& table = tables[static_cast<std::size_t>(e)];
+            if constexpr (detail::kNarrowRankable<T>) {
+                if (rank->method == RankMethod::Average && !table.empty())
+                    narrow = detail::narrow_codes(
+                        n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); }, s,
+                        values);
+            }
+            if (narrow) {  // table lookup fused with p.mm
+                const std::uint32_t* codes = s.codes.data();
+                double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent lanes
+                Index i = 0;
+                for (; i + 4 <= n; i += 4) {
+                    for (int l = 0; l < 4; ++l) {
+                        const double v = table[codes[i + l]];
+                        values[i + l] = v;
+                        acc[l] += v * mme[i + l];
+                    }
+                }
+                for (; i < n; ++i) {
+                    const double v = table[codes[i]];
+                    values[i] = v;
+                    acc[0] += v * mme[i];
+                }
+                pm = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            } else {
+                const Index count = detail::sort_column<T>(
+                    s.sort, n, [&](Index i) { return p(eras.row(e, i), j); });
+                s.sort.for_each_code(rank->method,
+                                     [&](Index, std::uint32_t pos, std::int64_t code) {
+                                         values[pos] = transformed(table, *rank, code, count, n);
+                                     });
+            }
+        } else {
+            for (Index i = 0; i < n; ++i) values[i] = static_cast<double>(p(eras.row(e, i), j));
+        }
+        if (!narrow)
+            for (Index i = 0; i < n; ++i) pm += values[i] * mme[i];
         const double beta = pm / norm;
-        for (Index i = 0; i < n; ++i)
-            s.values[static_cast<std::size_t>(i)] -= mm[eras.row(e, i)] * beta;
         double score = 0.0;
         if (top_bottom <= 0 || 2 * top_bottom >= n) {
-            for (Index i = 0; i < n; ++i)
-                score += t[eras.row(e, i)] * s.values[static_cast<std::size_t>(i)];
-            score /= static_cast<double>(n);
+            double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent lanes
+            Index i = 0;
+            for (; i + 4 <= n; i += 4)
+                for (int l = 0; l < 4; ++l)
+                    acc[l] += te[i + l] * (values[i + l] - mme[i + l] * beta);
+            for (; i < n; ++i) acc[0] += te[i] * (values[i] - mme[i] * beta);
+            score = ((acc[0] + acc[1]) + (acc[2] + acc[3])) / static_cast<double>(n);
         } else {
+            for (Index i = 0; i < n; ++i) values[i] -= mme[i] * beta;
             // The sort needs finite keys: a non-finite p_perp (inf or NaN in the inputs,
             // or mm.mm overflowing) has no top or bottom (found by fuzz_core: SIGSEGV).
             for (Index i = 0; i < n; ++i) {
-                if (!std::isfinite(s.values[static_cast<std::size_t>(i)])) {
+                if (!std::isfinite(values[i])) {
                     out[e * m + j] = detail::kNaN;
                     return;
                 }
             }
-            s.sort.sort(n, [&](Index i) { return s.values[static_cast<std::size_t>(i)]; });
+            s.sort.sort(n, [&](Index i) { return values[i]; });
             auto add = [&](Index k) {
                 const auto pos = s.sort.position(k);
-                score += t[eras.row(e, pos)] * s.values[pos];
+                score += te[pos] * values[pos];
             };
             for (Index k = 0; k < top_bottom; ++k) add(k);
             for (Index k = n - top_bottom; k < n; ++k) add(k);
