@@ -449,11 +449,20 @@ class NarrowRank {
 public:
     // code_of[i] = the code of x[i]; lo and hi are the column's min and max.
     bool rank(const double* x, Index n, double lo, double hi, std::uint32_t* code_of) {
+        return rank_with(x, n, lo, hi,
+                         [code_of](std::uint32_t i, std::uint32_t code) { code_of[i] = code; });
+    }
+
+    // As rank(), calling emit(i, code of x[i]) for every i instead (a code may be emitted
+    // more than once for the same i: the last one stands).
+    template <class Emit>
+    bool rank_with(const double* x, Index n, double lo, double hi, Emit&& emit) {
         int bits = 1;
         while ((Index{1} << bits) < n) ++bits;
         if (n < 2 || bits > 14) return false;
         if (lo == hi) {
-            std::fill(code_of, code_of + n, static_cast<std::uint32_t>(n));
+            for (Index i = 0; i < n; ++i)
+                emit(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n));
             return true;
         }
         const int hi_bits = 32 - bits;
@@ -494,15 +503,26 @@ public:
             words_[h1[(w >> (bits + width)) & digit_mask]++] = w;
         }
         const std::uint32_t index_mask = (std::uint32_t{1} << bits) - 1;
+        // Every word first gets its place's code (right unless it shares its bucket);
+        // the runs of one bucket are then found block by block (a branch-free test per
+        // block of pairs) and their codes emitted again.
+        const std::uint32_t* sorted_words = words_.data();
+        for (std::size_t i = 0; i < un; ++i)
+            emit(sorted_words[i] & index_mask, static_cast<std::uint32_t>(2 * i + 1));
+        constexpr std::size_t kPairs = 64;
         std::size_t a = 0;
-        while (a < un) {
-            std::size_t b = a + 1;
-            while (b < un && (words_[b] >> bits) == (words_[a] >> bits)) ++b;
-            if (b - a == 1) {
-                code_of[words_[a] & index_mask] = static_cast<std::uint32_t>(2 * a + 1);
-                a = b;
+        while (a + 1 < un) {
+            const std::size_t end = std::min(a + kPairs, un - 1);  // pairs (i, i + 1), i < end
+            std::uint32_t any = 0;
+            for (std::size_t i = a; i < end; ++i)
+                any |= static_cast<std::uint32_t>((words_[i] >> bits) == (words_[i + 1] >> bits));
+            if (!any) {
+                a = end;
                 continue;
             }
+            while ((words_[a] >> bits) != (words_[a + 1] >> bits)) ++a;
+            std::size_t b = a + 2;
+            while (b < un && (words_[b] >> bits) == (words_[a] >> bits)) ++b;
             if (b - a > kMaxRun) return false;
             for (std::size_t i = a + 1; i < b; ++i) {  // insertion by value
                 const std::uint32_t w = words_[i];
@@ -520,7 +540,7 @@ public:
                 const double v = x[words_[g] & index_mask];
                 while (t < b && x[words_[t] & index_mask] == v) ++t;
                 for (std::size_t i = g; i < t; ++i)
-                    code_of[words_[i] & index_mask] = static_cast<std::uint32_t>(g + t);
+                    emit(words_[i] & index_mask, static_cast<std::uint32_t>(g + t));
                 g = t;
             }
             a = b;

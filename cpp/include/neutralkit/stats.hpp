@@ -115,12 +115,12 @@ inline Index select_top_bottom(const std::vector<double>& sorted, Index top_bott
 template <class T>
 constexpr bool kNarrowRankable = !(std::is_integral<T>::value && sizeof(T) == 8);
 
-// The average-rank codes of one era column of n values into s.codes, by NarrowRank
-// (min, max and finiteness taken while gathering the values into raw[0..n)). Returns
-// false when a value is NaN or infinite or NarrowRank declines: the caller then falls
-// back to ColumnSort.
-template <class Get>
-bool narrow_codes(Index n, Get&& get, SortScratch& s, double* raw) {
+// Ranks one era column of n values by NarrowRank, gathering them into raw[0..n) (min,
+// max and finiteness taken on the way), and calls emit(i, average-rank code of value i).
+// Returns false when a value is NaN or infinite or NarrowRank declines (having perhaps
+// emitted some codes): the caller then falls back to ColumnSort.
+template <class Get, class Emit>
+bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
     // Four independent lanes, so the reductions do not form one long dependency chain.
     constexpr double kInf = std::numeric_limits<double>::infinity();
     double lo[4] = {kInf, kInf, kInf, kInf}, hi[4] = {-kInf, -kInf, -kInf, -kInf};
@@ -146,8 +146,7 @@ bool narrow_codes(Index n, Get&& get, SortScratch& s, double* raw) {
     const double lo_all = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
     const double hi_all = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
     if (finite != 0.0) return false;
-    s.codes.resize(static_cast<std::size_t>(n));
-    return s.narrow.rank(raw, n, lo_all, hi_all, s.codes.data());
+    return s.narrow.rank_with(raw, n, lo_all, hi_all, emit);
 }
 
 }  // namespace detail
@@ -247,10 +246,11 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y, const 
                 s.values.resize(static_cast<std::size_t>(n));
                 s.other.resize(static_cast<std::size_t>(n));
                 double* xs = s.values.data();
-                if (detail::narrow_codes(
+                s.codes.resize(static_cast<std::size_t>(n));
+                std::uint32_t* codes = s.codes.data();
+                if (detail::narrow_rank(
                         n, [&](Index i) { return static_cast<double>(x(eras.row(e, i), j)); }, s,
-                        xs)) {
-                    const std::uint32_t* codes = s.codes.data();
+                        xs, [codes](std::uint32_t i, std::uint32_t code) { codes[i] = code; })) {
                     double* ys = s.other.data();
                     for (Index i = 0; i < n; ++i) {
                         xs[i] = table[codes[i]];
@@ -327,27 +327,24 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         if (rank) {
             const auto& table = tables[static_cast<std::size_t>(e)];
             if constexpr (detail::kNarrowRankable<T>) {
-                if (rank->method == RankMethod::Average && !table.empty())
-                    narrow = detail::narrow_codes(
+                if (rank->method == RankMethod::Average && !table.empty()) {
+                    // raw values in s.values (read by the rank), transformed into s.other
+                    s.other.resize(static_cast<std::size_t>(n));
+                    double* tv = s.other.data();
+                    const double* tab = table.data();
+                    narrow = detail::narrow_rank(
                         n, [&](Index i) { return static_cast<double>(p(eras.row(e, i), j)); }, s,
-                        values);
+                        values,
+                        [tv, tab](std::uint32_t i, std::uint32_t code) { tv[i] = tab[code]; });
+                    if (narrow) values = tv;
+                }
             }
-            if (narrow) {  // table lookup fused with p.mm
-                const std::uint32_t* codes = s.codes.data();
+            if (narrow) {
                 double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent lanes
                 Index i = 0;
-                for (; i + 4 <= n; i += 4) {
-                    for (int l = 0; l < 4; ++l) {
-                        const double v = table[codes[i + l]];
-                        values[i + l] = v;
-                        acc[l] += v * mme[i + l];
-                    }
-                }
-                for (; i < n; ++i) {
-                    const double v = table[codes[i]];
-                    values[i] = v;
-                    acc[0] += v * mme[i];
-                }
+                for (; i + 4 <= n; i += 4)
+                    for (int l = 0; l < 4; ++l) acc[l] += values[i + l] * mme[i + l];
+                for (; i < n; ++i) acc[0] += values[i] * mme[i];
                 pm = (acc[0] + acc[1]) + (acc[2] + acc[3]);
             } else {
                 const Index count = detail::sort_column<T>(
