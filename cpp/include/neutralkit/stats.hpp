@@ -121,13 +121,18 @@ constexpr bool kNarrowRankable = !(std::is_integral<T>::value && sizeof(T) == 8)
 // emitted some codes): the caller then falls back to ColumnSort.
 template <class Get, class Emit>
 bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
-    // Four independent lanes, so the reductions do not form one long dependency chain.
+    // Independent lanes, so the reductions do not form one long dependency chain.
+    constexpr Index kLanes = 8;
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    double lo[4] = {kInf, kInf, kInf, kInf}, hi[4] = {-kInf, -kInf, -kInf, -kInf};
-    double fin[4] = {0.0, 0.0, 0.0, 0.0};  // x - x: 0, or NaN for NaN/inf
+    double lo[kLanes], hi[kLanes], fin[kLanes];  // fin: sums of x - x, 0 or NaN for NaN/inf
+    for (Index l = 0; l < kLanes; ++l) {
+        lo[l] = kInf;
+        hi[l] = -kInf;
+        fin[l] = 0.0;
+    }
     Index i = 0;
-    for (; i + 4 <= n; i += 4) {
-        for (int l = 0; l < 4; ++l) {
+    for (; i + kLanes <= n; i += kLanes) {
+        for (Index l = 0; l < kLanes; ++l) {
             const double x = get(i + l);
             raw[i + l] = x;
             fin[l] += x - x;
@@ -142,11 +147,29 @@ bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
         lo[0] = std::min(lo[0], x);
         hi[0] = std::max(hi[0], x);
     }
-    const double finite = (fin[0] + fin[1]) + (fin[2] + fin[3]);
-    const double lo_all = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
-    const double hi_all = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
+    double finite = 0.0, lo_all = kInf, hi_all = -kInf;
+    for (Index l = 0; l < kLanes; ++l) {
+        finite += fin[l];
+        lo_all = std::min(lo_all, lo[l]);
+        hi_all = std::max(hi_all, hi[l]);
+    }
     if (finite != 0.0) return false;
     return s.narrow.rank_with(raw, n, lo_all, hi_all, emit);
+}
+
+// f(0) + ... + f(n - 1) in 16 independent lanes (vectorized, and no single chain of
+// dependent additions), combined pairwise.
+template <class F>
+double lane_sum(Index n, F&& f) {
+    constexpr Index kLanes = 16;
+    double acc[kLanes] = {};
+    Index i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (Index l = 0; l < kLanes; ++l) acc[l] += f(i + l);
+    for (; i < n; ++i) acc[0] += f(i);
+    for (Index w = kLanes / 2; w > 0; w /= 2)
+        for (Index l = 0; l < w; ++l) acc[l] += acc[l + w];
+    return acc[0];
 }
 
 }  // namespace detail
@@ -340,12 +363,7 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
                 }
             }
             if (narrow) {
-                double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent lanes
-                Index i = 0;
-                for (; i + 4 <= n; i += 4)
-                    for (int l = 0; l < 4; ++l) acc[l] += values[i + l] * mme[i + l];
-                for (; i < n; ++i) acc[0] += values[i] * mme[i];
-                pm = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                pm = detail::lane_sum(n, [&](Index i) { return values[i] * mme[i]; });
             } else {
                 const Index count = detail::sort_column<T>(
                     s.sort, n, [&](Index i) { return p(eras.row(e, i), j); });
@@ -362,13 +380,9 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         const double beta = pm / norm;
         double score = 0.0;
         if (top_bottom <= 0 || 2 * top_bottom >= n) {
-            double acc[4] = {0.0, 0.0, 0.0, 0.0};  // independent lanes
-            Index i = 0;
-            for (; i + 4 <= n; i += 4)
-                for (int l = 0; l < 4; ++l)
-                    acc[l] += te[i + l] * (values[i + l] - mme[i + l] * beta);
-            for (; i < n; ++i) acc[0] += te[i] * (values[i] - mme[i] * beta);
-            score = ((acc[0] + acc[1]) + (acc[2] + acc[3])) / static_cast<double>(n);
+            score =
+                detail::lane_sum(n, [&](Index i) { return te[i] * (values[i] - mme[i] * beta); }) /
+                static_cast<double>(n);
         } else {
             for (Index i = 0; i < n; ++i) values[i] -= mme[i] * beta;
             // The sort needs finite keys: a non-finite p_perp (inf or NaN in the inputs,
