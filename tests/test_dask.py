@@ -420,13 +420,19 @@ def test_cli_neutralize_local_cluster(cli_local2):
     assert (got.loc[df.index, "era"].astype(np.int64) == df["era"]).all()
 
 
-def test_per_era_files_read_one_pyarrow_read_per_partition(tmp_path):
+def test_per_era_files_read_one_pyarrow_read_per_partition(tmp_path, monkeypatch):
+    from neutralkit import _cli_dask
     from neutralkit._cli_dask import read_dataset
 
     df = tournament(seed=17)
     _era_dataset(tmp_path / "per_era", df)
+    n_eras = df["era"].nunique()
     ddf, whole = read_dataset(str(tmp_path / "per_era"), "era")
-    assert whole and ddf.npartitions == df["era"].nunique()
+    assert whole and ddf.npartitions == 1  # small files: grouped up to PARTITION_BYTES
+    pd.testing.assert_frame_equal(ddf.compute(scheduler="sync").loc[df.index], df)
+    monkeypatch.setattr(_cli_dask, "PARTITION_BYTES", 1)  # one file (era) a partition
+    ddf, whole = read_dataset(str(tmp_path / "per_era"), "era")
+    assert whole and ddf.npartitions == n_eras
     got = ddf.compute(scheduler="sync")
     pd.testing.assert_frame_equal(got.loc[df.index], df, check_dtype=True)
     # only the selected columns are read (pushed into the reader), in the order asked
