@@ -2,7 +2,10 @@
 
 1. Throughput: neutralize 60 eras x 5000 rows x 705 int8 features (10 prediction
    columns) from a parquet dataset written one file per era, on a LocalCluster of 2
-   worker processes x 1 thread, writing a parquet dataset; against the in-process
+   worker processes x 1 thread, writing a parquet dataset (read as ``neutralkit
+   neutralize --scheduler`` reads it: ``dd.from_map`` of one pyarrow read per file,
+   files grouped up to 16 MiB a partition; ``--reader dask`` for ``dd.read_parquet``);
+   against the in-process
    ``nk.neutralize(n_threads=2)`` on the same 2 cores (read the same dataset, neutralize,
    write one parquet file). Both outputs are checked equal (1e-10).
 2. Out of core (``--out-of-core``): the same job on a dataset at least 3x the workers'
