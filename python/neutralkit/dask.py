@@ -68,6 +68,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'neutralkit.dask needs dask and distributed: pip install "neutralkit[dask]"'
     ) from exc
 
+from . import contribution as _contribution
 from . import diagnostics, scoring
 from . import metamodel as _metamodel
 from . import neutralization as _neutralization
@@ -494,116 +495,38 @@ def map_eras(
     return Lazy(src, _Task(func, tuple(cols), _threads_arg(n_threads)), name)
 
 
-def _numerai_corr_eras(
-    part: pd.DataFrame, eras: Any, threads: int, *, columns: Any, target: Any, options: Any
-) -> Any:
-    return scoring.numerai_corr(
-        part[columns], part[target], eras=eras, n_threads=threads, **options
-    )
+@dataclass(frozen=True)
+class _Rows:
+    """An argument taken from the partition: the column(s) ``names`` of its rows."""
+
+    names: Any
 
 
-def _contribution_eras(
+def _in_process(
     part: pd.DataFrame,
     eras: Any,
     threads: int,
     *,
-    columns: Any,
-    metamodel: Any,
-    target: Any,
-    options: Any,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
-    return scoring.correlation_contribution(
-        part[columns], part[metamodel], part[target], eras=eras, n_threads=threads, **options
-    )
+    """``func(*args, eras=eras, n_threads=threads, **kwargs)`` on one partition, each
+    :class:`_Rows` argument replaced by those columns of the partition."""
 
+    def take(a: Any) -> Any:
+        return part[a.names] if isinstance(a, _Rows) else a
 
-def _mmc_eras(
-    part: pd.DataFrame,
-    eras: Any,
-    threads: int,
-    *,
-    columns: Any,
-    target: Any,
-    metamodel: Any,
-    options: Any,
-) -> Any:
-    mm = None if metamodel is None else part[metamodel]
-    return _metamodel.mmc(
-        part[columns], part[target], metamodel=mm, eras=eras, n_threads=threads, **options
-    )
-
-
-def _exposure_eras(
-    part: pd.DataFrame, eras: Any, threads: int, *, columns: Any, features: Any, options: Any
-) -> Any:
-    return diagnostics.feature_exposure(
-        part[columns], part[features], eras=eras, n_threads=threads, **options
-    )
-
-
-def _alpha_eras(
-    part: pd.DataFrame,
-    eras: Any,
-    threads: int,
-    *,
-    columns: Any,
-    neutralizers: Any,
-    weights: Any,
-    target: Any,
-    options: Any,
-) -> Any:
-    from . import contribution
-
-    return contribution.alpha(
-        part[columns],
-        part[neutralizers],
-        part[weights],
-        part[target],
+    return func(
+        *(take(a) for a in args),
         eras=eras,
         n_threads=threads,
-        **options,
+        **{k: take(v) for k, v in kwargs.items()},
     )
 
 
-def _mpc_eras(
-    part: pd.DataFrame,
-    eras: Any,
-    threads: int,
-    *,
-    columns: Any,
-    stakes: Any,
-    neutralizers: Any,
-    weights: Any,
-    target: Any,
-    options: Any,
-) -> Any:
-    from . import contribution
-
-    return contribution.meta_portfolio_contribution(
-        part[columns],
-        stakes,
-        part[neutralizers],
-        part[weights],
-        part[target],
-        eras=eras,
-        n_threads=threads,
-        **options,
-    )
-
-
-def _fnc_eras(
-    part: pd.DataFrame,
-    eras: Any,
-    threads: int,
-    *,
-    columns: Any,
-    features: Any,
-    target: Any,
-    options: Any,
-) -> Any:
-    return diagnostics.feature_neutral_corr(
-        part[columns], part[features], part[target], eras=eras, n_threads=threads, **options
-    )
+def _per_partition(func: Callable[..., Any], *args: Any, **kwargs: Any) -> _EraFunc:
+    return functools.partial(_in_process, func=func, args=args, kwargs=kwargs)
 
 
 # Each partition calls the in-process function on its whole eras: its data checks
@@ -637,8 +560,8 @@ def numerai_corr(
         "target_pow15": _neutralization._check_bool(target_pow15, "target_pow15"),
         "nan_policy": nan_policy_of(nan_policy),
     }
-    func = functools.partial(
-        _numerai_corr_eras, columns=_selector(columns, names), target=tcol, options=options
+    func = _per_partition(
+        scoring.numerai_corr, _Rows(_selector(columns, names)), _Rows(tcol), **options
     )
     return Lazy(src, _Task(func, (*names, tcol), _threads_arg(n_threads)), "numerai_corr")
 
@@ -669,12 +592,12 @@ def correlation_contribution(
         "top_bottom": top_bottom if top_bottom is None else scoring._top_bottom(top_bottom),
         "nan_policy": nan_policy_of(nan_policy),
     }
-    func = functools.partial(
-        _contribution_eras,
-        columns=_selector(columns, names),
-        metamodel=mcol,
-        target=tcol,
-        options=options,
+    func = _per_partition(
+        scoring.correlation_contribution,
+        _Rows(_selector(columns, names)),
+        _Rows(mcol),
+        _Rows(tcol),
+        **options,
     )
     task = _Task(func, (*names, mcol, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "correlation_contribution")
@@ -736,7 +659,13 @@ def mmc(
         _metamodel._bag_weights(mask, stake_values)  # zero-stake bags fail here, not later
         options["stakes"] = stake_values
         options["bags"] = None if bags is None else mask
-    func = functools.partial(_mmc_eras, columns=names, target=tcol, metamodel=mcol, options=options)
+    func = _per_partition(
+        _metamodel.mmc,
+        _Rows(names),
+        _Rows(tcol),
+        metamodel=None if mcol is None else _Rows(mcol),
+        **options,
+    )
     return Lazy(src, _Task(func, tuple(read), _threads_arg(n_threads)), "mmc")
 
 
@@ -754,11 +683,11 @@ def feature_exposure(
     src = _source(ddf, era, eras_whole)
     names = _columns(ddf, columns, "columns")
     feats = _columns(ddf, features, "features", allow_str=False)
-    func = functools.partial(
-        _exposure_eras,
-        columns=_selector(columns, names),
-        features=feats,
-        options={"nan_policy": nan_policy_of(nan_policy)},
+    func = _per_partition(
+        diagnostics.feature_exposure,
+        _Rows(_selector(columns, names)),
+        _Rows(feats),
+        nan_policy=nan_policy_of(nan_policy),
     )
     return Lazy(src, _Task(func, (*names, *feats), _threads_arg(n_threads)), "feature_exposure")
 
@@ -780,15 +709,13 @@ def feature_neutral_corr(
     names = _columns(ddf, columns, "columns")
     feats = _columns(ddf, features, "features", allow_str=False)
     tcol = _column(ddf, target, "target")
-    func = functools.partial(
-        _fnc_eras,
-        columns=_selector(columns, names),
-        features=feats,
-        target=tcol,
-        options={
-            "preset": diagnostics._check_preset(preset),
-            "nan_policy": nan_policy_of(nan_policy),
-        },
+    func = _per_partition(
+        diagnostics.feature_neutral_corr,
+        _Rows(_selector(columns, names)),
+        _Rows(feats),
+        _Rows(tcol),
+        preset=diagnostics._check_preset(preset),
+        nan_policy=nan_policy_of(nan_policy),
     )
     task = _Task(func, (*names, *feats, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "feature_neutral_corr")
@@ -815,13 +742,13 @@ def alpha(
     neut = _columns(ddf, neutralizers, "neutralizers", allow_str=False)
     wcol = _column(ddf, sample_weights, "sample_weights")
     tcol = _column(ddf, target, "target")
-    func = functools.partial(
-        _alpha_eras,
-        columns=_selector(columns, names),
-        neutralizers=neut,
-        weights=wcol,
-        target=tcol,
-        options={"nan_policy": nan_policy_of(nan_policy)},
+    func = _per_partition(
+        _contribution.alpha,
+        _Rows(_selector(columns, names)),
+        _Rows(neut),
+        _Rows(wcol),
+        _Rows(tcol),
+        nan_policy=nan_policy_of(nan_policy),
     )
     task = _Task(func, (*names, *neut, wcol, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "alpha")
@@ -845,22 +772,20 @@ def meta_portfolio_contribution(
     ``stakes`` as in-process (a Series by column name, a dict, or one per column); they
     are checked here, on the client, and shipped as given.
     """
-    from . import contribution
-
     src = _source(ddf, era, eras_whole)
     names = _columns(ddf, columns, "columns", allow_str=False)
     neut = _columns(ddf, neutralizers, "neutralizers", allow_str=False)
     wcol = _column(ddf, sample_weights, "sample_weights")
     tcol = _column(ddf, target, "target")
-    contribution._stakes_of(stakes, pd.Index(names))
-    func = functools.partial(
-        _mpc_eras,
-        columns=names,
-        stakes=stakes,
-        neutralizers=neut,
-        weights=wcol,
-        target=tcol,
-        options={"nan_policy": nan_policy_of(nan_policy)},
+    _contribution._stakes_of(stakes, pd.Index(names))
+    func = _per_partition(
+        _contribution.meta_portfolio_contribution,
+        _Rows(names),
+        stakes,
+        _Rows(neut),
+        _Rows(wcol),
+        _Rows(tcol),
+        nan_policy=nan_policy_of(nan_policy),
     )
     task = _Task(func, (*names, *neut, wcol, tcol), _threads_arg(n_threads))
     return Lazy(src, task, "meta_portfolio_contribution")
