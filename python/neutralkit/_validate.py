@@ -511,6 +511,63 @@ def unit_scaled(t: np.ndarray, band: float = 2.0**400) -> tuple[np.ndarray, floa
     return t / s, s
 
 
+def stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """``(positions, stakes, labels)`` of the staked columns of preds (``columns``).
+
+    ``stakes``: a Series or dict by column name (it may name a subset; labels in its
+    order), or one stake per column (bool as 0/1). Finite, non-negative, with a positive
+    sum; only their ratios matter, so the largest is put in [1, 2) by an exact power of
+    two (sums cannot overflow; ordinary stakes keep their ratios bit for bit).
+    """
+    if isinstance(stakes, Mapping):
+        stakes = pd.Series(dict(stakes), dtype=float)
+    if isinstance(stakes, pd.Series):
+        if not stakes.index.is_unique:
+            raise ValueError("stakes: duplicated names in its index")
+        if not columns.is_unique:
+            raise ValueError("stakes: a named stakes Series needs unique column names in preds")
+        pos = columns.get_indexer(stakes.index)
+        if (pos < 0).any():
+            unknown = list(stakes.index[pos < 0])
+            raise ValueError(
+                f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. {unknown[:5]!r}"
+            )
+        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
+            stakes.dtype
+        ):
+            raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
+        values = np.asarray(labeled(stakes, "stakes").values[:, 0], dtype=np.float64)
+        labels = stakes.index
+    else:
+        arr = np.asarray(stakes)
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.int8)
+        if arr.dtype == object or arr.dtype.kind not in "iuf":
+            raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1:
+            raise ValueError(f"stakes: expected a 1-D array, got {arr.ndim}-D")
+        if arr.shape[0] != len(columns):
+            raise ValueError(
+                f"length mismatch: stakes has {arr.shape[0]} values but preds has "
+                f"{len(columns)} columns"
+            )
+        values = arr.astype(np.float64)
+        pos = np.arange(len(columns))
+        labels = columns
+    if len(values) == 0:
+        raise ValueError("stakes: empty; name at least one column of preds")
+    for bad, what in ((~np.isfinite(values), "NaN or infinite"), (values < 0, "negative")):
+        if bad.any():
+            raise ValueError(
+                f"stakes: contains {int(bad.sum())} {what} value(s); first for column "
+                f"{labels[np.flatnonzero(bad)[0]]!r}"
+            )
+    values = unit_scaled(values, band=1.0)[0]
+    if not values.sum() > 0:
+        raise ValueError("stakes: stakes sum to 0; at least one must be positive")
+    return pos.astype(np.int64), values, labels
+
+
 # ------------------------------------------------------------------ parameters
 
 

@@ -51,7 +51,7 @@ from ._validate import (
     labeled,
     n_threads_of,
     nan_policy_of,
-    unit_scaled,
+    stakes_of,
     vector,
 )
 
@@ -295,51 +295,8 @@ def alpha(
 
 def _stakes_of(stakes: Any, columns: pd.Index) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """(column positions, stakes / their sum, output labels) of the staked columns."""
-    if isinstance(stakes, dict):
-        stakes = pd.Series(stakes, dtype=float)
-    if isinstance(stakes, pd.Series):
-        if not stakes.index.is_unique:
-            raise ValueError("stakes: duplicated names in its index")
-        if not columns.is_unique:
-            raise ValueError("stakes: a named stakes Series needs unique column names in preds")
-        pos = columns.get_indexer(stakes.index)
-        if (pos < 0).any():
-            unknown = list(stakes.index[pos < 0])
-            raise ValueError(
-                f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. {unknown[:3]!r}"
-            )
-        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
-            stakes.dtype
-        ):
-            raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
-        raw = stakes.to_numpy(dtype=np.float64)
-        labels = stakes.index
-    else:
-        arr = np.asarray(stakes)
-        if arr.dtype.kind not in "iuf":
-            raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
-        if arr.ndim != 1 or arr.shape[0] != len(columns):
-            raise ValueError(
-                f"stakes: expected {len(columns)} stakes (one per column of preds), "
-                f"got shape {arr.shape}"
-            )
-        raw = arr.astype(np.float64)
-        pos = np.arange(len(columns))
-        labels = columns
-    if len(raw) == 0:
-        raise ValueError("stakes: empty; name at least one column of preds")
-    bad = ~np.isfinite(raw)
-    if bad.any():
-        raise ValueError(f"stakes: contains {int(bad.sum())} NaN or infinite value(s)")
-    if (raw < 0).any():
-        raise ValueError(f"stakes: contains {int((raw < 0).sum())} negative value(s)")
-    # only the ratios matter: the largest stake in [1, 2) by an exact power of two, so
-    # the sum cannot overflow (ordinary stakes give bit-identical weights)
-    raw = unit_scaled(raw, band=1.0)[0]
-    total = raw.sum()
-    if not total > 0:
-        raise ValueError("stakes: sum to 0; at least one stake must be positive")
-    return pos.astype(np.int64), raw / total, labels
+    pos, values, labels = stakes_of(stakes, columns)
+    return pos, values / values.sum(), labels
 
 
 def _check_staked_finite(lab: Labeled, cols: np.ndarray, labels: pd.Index) -> None:

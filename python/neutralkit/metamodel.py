@@ -32,6 +32,7 @@ from ._validate import (
     labeled,
     n_threads_of,
     nan_policy_of,
+    stakes_of,
     unit_scaled,
 )
 
@@ -92,59 +93,12 @@ def _eras_of(eras: Any, n_rows: int, index: pd.Index | None = None) -> Eras:
 
 
 def _stakes_of(stakes: Any, users: pd.Index) -> np.ndarray:
-    """Stakes as a float64 vector aligned to the users (columns of preds)."""
-    n_users = len(users)
-    if isinstance(stakes, dict):
-        stakes = pd.Series(stakes, dtype=float)
-    if isinstance(stakes, pd.Series):
-        if not users.is_unique:
-            raise ValueError("stakes: a named stakes Series needs unique column names in preds")
-        if not stakes.index.is_unique:
-            raise ValueError("stakes: duplicated names in the index")
-        unknown = stakes.index.difference(users, sort=False)
-        if len(unknown):
-            raise ValueError(
-                f"stakes: {len(unknown)} name(s) are not columns of preds, e.g. "
-                f"{list(unknown[:5])!r}"
-            )
-        if not pd.api.types.is_numeric_dtype(stakes.dtype) or pd.api.types.is_bool_dtype(
-            stakes.dtype
-        ):
-            raise TypeError(f"stakes: expected numbers, got dtype {stakes.dtype}")
-        # users without a stake are scored but take no part in the metamodel
-        given = np.asarray(labeled(stakes, "stakes").values[:, 0], dtype=np.float64)
-        values = pd.Series(given, index=stakes.index).reindex(users, fill_value=0.0).to_numpy()
-    else:
-        arr = np.asarray(stakes)
-        if arr.dtype.kind == "b":
-            arr = arr.astype(np.int8)
-        if arr.dtype == object or arr.dtype.kind not in "iuf":
-            raise TypeError(f"stakes: expected numbers, got dtype {arr.dtype}")
-        if arr.ndim != 1:
-            raise ValueError(f"stakes: expected a 1-D array, got {arr.ndim}-D")
-        if arr.shape[0] != n_users:
-            raise ValueError(
-                f"length mismatch: stakes has {arr.shape[0]} values but preds has {n_users} columns"
-            )
-        values = arr.astype(np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(
-            f"stakes: contains {int(bad.sum())} NaN or infinite value(s); first for "
-            f"user {users[np.flatnonzero(bad)[0]]!r}"
-        )
-    negative = values < 0
-    if negative.any():
-        raise ValueError(
-            f"stakes: contains {int(negative.sum())} negative value(s); first for "
-            f"user {users[np.flatnonzero(negative)[0]]!r}"
-        )
-    # only ratios matter: the largest stake put in [1, 2) by an exact power of two, so
-    # that sums cannot overflow (stakes near 1e308) nor products underflow (1e-300)
-    values = unit_scaled(values, band=1.0)[0]
-    if values.sum() <= 0:
-        raise ValueError("stakes: stakes sum to 0; at least one must be positive")
-    return values
+    """Stakes as a float64 vector aligned to the users (columns of preds); users a
+    named stakes Series leaves out are scored but take no part in the metamodel."""
+    pos, values, _ = stakes_of(stakes, users)
+    out = np.zeros(len(users))
+    out[pos] = values
+    return out
 
 
 def _fraction_of(fraction: Any) -> float:
