@@ -260,7 +260,7 @@ def _help_blocks(text: str) -> dict[str, str]:
     return blocks
 
 
-@pytest.mark.parametrize("command", ["demo", "report", "neutralize"])
+@pytest.mark.parametrize("command", ["demo", "report", "neutralize", "check", "bench"])
 def test_every_option_has_help_with_its_default(tmp_path, command):
     from neutralkit.cli import build_parser
 

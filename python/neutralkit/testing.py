@@ -364,8 +364,8 @@ def add_check_command(sub: Any) -> None:
         help="comma-separated prediction columns or globs (default: every numeric "
         "column that is not a feature, target*, era or metamodel)",
     )
-    p.add_argument("--target", default="target", metavar="COL")
-    p.add_argument("--era-col", default="era", metavar="COL")
+    p.add_argument("--target", default="target", metavar="COL", help="the target column")
+    p.add_argument("--era-col", default="era", metavar="COL", help="the era column")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--metamodel", metavar="COL", help="a column holding the metamodel")
     group.add_argument("--stakes", metavar="FILE", help="CSV (model,stake) or JSON {model: stake}")
