@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -39,9 +40,20 @@ struct ByteColumns {
         : cols(k),
           stride(padded_stride(n)),
           data(static_cast<std::size_t>((k + 2) / 3 * 3 * padded_stride(n) + 63), 0) {
-        const auto address = reinterpret_cast<std::uintptr_t>(data.data());
-        offset_ = static_cast<Index>((64 - address % 64) % 64);
+        align();
     }
+    // a copy has a buffer of its own, aligned anew; a move keeps the buffer
+    ByteColumns(const ByteColumns& o) : cols(o.cols), stride(o.stride), data(o.data.size(), 0) {
+        align();
+        if (!data.empty()) std::memcpy(col(0), o.col(0), data.size() - 63);
+    }
+    ByteColumns& operator=(const ByteColumns& o) {
+        if (this != &o) *this = ByteColumns(o);
+        return *this;
+    }
+    ByteColumns(ByteColumns&&) noexcept = default;
+    ByteColumns& operator=(ByteColumns&&) noexcept = default;
+    ~ByteColumns() = default;
 
     std::uint8_t* col(Index j) { return data.data() + offset_ + j * stride; }
     const std::uint8_t* col(Index j) const { return data.data() + offset_ + j * stride; }
@@ -52,6 +64,11 @@ struct ByteColumns {
     }
 
 private:
+    void align() {
+        const auto address = reinterpret_cast<std::uintptr_t>(data.data());
+        offset_ = static_cast<Index>((64 - address % 64) % 64);
+    }
+
     Index offset_ = 0;  // from data.data() to the first 64-byte boundary
 };
 
@@ -131,34 +148,34 @@ template <bool kVnni>
                        *b0 = pb[0], *b1 = pb[1], *b2 = pb[2], *b3 = pb[3];
     for (Index s = s0; s < s1; ++s) {
         const Index o = 64 * s;
-        const __m512i y0 = _mm512_load_si512(b0 + o), y1 = _mm512_load_si512(b1 + o),
-                      y2 = _mm512_load_si512(b2 + o), y3 = _mm512_load_si512(b3 + o);
-        __m512i x = _mm512_load_si512(a0 + o);
+        const __m512i y0 = _mm512_loadu_si512(b0 + o), y1 = _mm512_loadu_si512(b1 + o),
+                      y2 = _mm512_loadu_si512(b2 + o), y3 = _mm512_loadu_si512(b3 + o);
+        __m512i x = _mm512_loadu_si512(a0 + o);
         c00 = byte_madd<kVnni>(c00, x, y0);
         c01 = byte_madd<kVnni>(c01, x, y1);
         c02 = byte_madd<kVnni>(c02, x, y2);
         c03 = byte_madd<kVnni>(c03, x, y3);
-        x = _mm512_load_si512(a1 + o);
+        x = _mm512_loadu_si512(a1 + o);
         c10 = byte_madd<kVnni>(c10, x, y0);
         c11 = byte_madd<kVnni>(c11, x, y1);
         c12 = byte_madd<kVnni>(c12, x, y2);
         c13 = byte_madd<kVnni>(c13, x, y3);
-        x = _mm512_load_si512(a2 + o);
+        x = _mm512_loadu_si512(a2 + o);
         c20 = byte_madd<kVnni>(c20, x, y0);
         c21 = byte_madd<kVnni>(c21, x, y1);
         c22 = byte_madd<kVnni>(c22, x, y2);
         c23 = byte_madd<kVnni>(c23, x, y3);
-        x = _mm512_load_si512(a3 + o);
+        x = _mm512_loadu_si512(a3 + o);
         c30 = byte_madd<kVnni>(c30, x, y0);
         c31 = byte_madd<kVnni>(c31, x, y1);
         c32 = byte_madd<kVnni>(c32, x, y2);
         c33 = byte_madd<kVnni>(c33, x, y3);
-        x = _mm512_load_si512(a4 + o);
+        x = _mm512_loadu_si512(a4 + o);
         c40 = byte_madd<kVnni>(c40, x, y0);
         c41 = byte_madd<kVnni>(c41, x, y1);
         c42 = byte_madd<kVnni>(c42, x, y2);
         c43 = byte_madd<kVnni>(c43, x, y3);
-        x = _mm512_load_si512(a5 + o);
+        x = _mm512_loadu_si512(a5 + o);
         c50 = byte_madd<kVnni>(c50, x, y0);
         c51 = byte_madd<kVnni>(c51, x, y1);
         c52 = byte_madd<kVnni>(c52, x, y2);
