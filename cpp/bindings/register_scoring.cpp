@@ -3,6 +3,7 @@
 #include <neutralkit/rank.hpp>
 #include <neutralkit/stats.hpp>
 
+#include <atomic>
 #include <cstdint>
 
 namespace py = pybind11;
@@ -30,6 +31,31 @@ void check_vector(const Float64Vector& v, const py::array& x, const char* name) 
     if (v.ndim() != 1 || v.shape(0) != x.shape(0))
         throw py::value_error(std::string("internal: ") + name +
                               " must be 1-D with one value per row");
+}
+
+// contribution_columns (rank_method >= 0: p holds raw predictions, ranked and
+// gaussianized first); with nonfinite given, it is set when p holds NaN or inf.
+py::array_t<double> contribution(const py::array& p, const Float64Vector& mm,
+                                 const Float64Vector& t, const Int64Array& order,
+                                 const Int64Array& offsets, std::int64_t top_bottom, int n_threads,
+                                 int rank_method, std::atomic<bool>* nonfinite) {
+    nk_bind::check_shape(p, 2, -1, "p");
+    check_vector(mm, p, "metamodel");
+    const auto tr = rank_transform(rank_method < 0 ? 0 : rank_method, true, 1.0);
+    const nk::RankTransform* tr_ptr = rank_method < 0 ? nullptr : &tr;
+    check_vector(t, p, "target");
+    const auto idx = era_index(order, offsets, p.shape(0));
+    auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), p.shape(1));
+    double* out_ptr = out.mutable_data();
+    const double* mm_ptr = mm.data();
+    const double* t_ptr = t.data();
+    nk_bind::dispatch_matrix(p, [&](auto pv) {
+        nk_bind::run_interruptible(static_cast<double>(p.size()), [&] {
+            nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads, out_ptr, tr_ptr,
+                                     nonfinite);
+        });
+    });
+    return out;
 }
 
 }  // namespace
@@ -151,28 +177,28 @@ void register_scoring(py::module_& m) {
         [](const py::array& p, const Float64Vector& mm, const Float64Vector& t,
            const Int64Array& order, const Int64Array& offsets, std::int64_t top_bottom,
            int n_threads, int rank_method) {
-            nk_bind::check_shape(p, 2, -1, "p");
-            check_vector(mm, p, "metamodel");
-            // rank_method >= 0: p holds raw predictions, ranked and gaussianized here.
-            const auto tr = rank_transform(rank_method < 0 ? 0 : rank_method, true, 1.0);
-            const nk::RankTransform* tr_ptr = rank_method < 0 ? nullptr : &tr;
-            check_vector(t, p, "target");
-            const auto idx = era_index(order, offsets, p.shape(0));
-            auto out = matrix(static_cast<py::ssize_t>(idx.n_eras), p.shape(1));
-            double* out_ptr = out.mutable_data();
-            const double* mm_ptr = mm.data();
-            const double* t_ptr = t.data();
-            nk_bind::dispatch_matrix(p, [&](auto pv) {
-                nk_bind::run_interruptible(static_cast<double>(p.size()), [&] {
-                    nk::contribution_columns(pv, mm_ptr, t_ptr, idx, top_bottom, n_threads, out_ptr,
-                                             tr_ptr);
-                });
-            });
-            return out;
+            return contribution(p, mm, t, order, offsets, top_bottom, n_threads, rank_method,
+                                nullptr);
         },
         py::arg("p").noconvert(), py::arg("mm").noconvert(), py::arg("t").noconvert(),
         py::arg("order").noconvert(), py::arg("offsets").noconvert(), py::arg("top_bottom"),
         py::arg("n_threads"), py::arg("rank_method") = -1,
         "Per-era contribution of each column beyond the metamodel (rank_method >= 0: rank "
         "and gaussianize the columns first).");
+
+    m.def(
+        "contribution_columns_checked",
+        [](const py::array& p, const Float64Vector& mm, const Float64Vector& t,
+           const Int64Array& order, const Int64Array& offsets, std::int64_t top_bottom,
+           int n_threads, int rank_method) {
+            std::atomic<bool> nonfinite{false};
+            auto out = contribution(p, mm, t, order, offsets, top_bottom, n_threads, rank_method,
+                                    &nonfinite);
+            return py::make_tuple(out, nonfinite.load());
+        },
+        py::arg("p").noconvert(), py::arg("mm").noconvert(), py::arg("t").noconvert(),
+        py::arg("order").noconvert(), py::arg("offsets").noconvert(), py::arg("top_bottom"),
+        py::arg("n_threads"), py::arg("rank_method") = -1,
+        "As contribution_columns, also checking p: (scores, whether p holds NaN or inf; the "
+        "scores are then not to be used).");
 }

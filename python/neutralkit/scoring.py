@@ -25,7 +25,8 @@ position. ``eras`` follows the same rule as a Series; as an array, list or
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -176,25 +177,47 @@ def _wrap_scores(out: np.ndarray, lab: Labeled, eras: Any, labels: pd.Index) -> 
     return pd.DataFrame(out, index=labels, columns=columns)
 
 
+@contextmanager
+def _preds_checked_first(lab: Labeled, deferred: bool) -> Iterator[None]:
+    """Where the NaN/inf check of preds is deferred to the kernel: an input error raised
+    in the block is preceded by that check, so the error is the one the eager check
+    order gives (preds' NaN/inf first)."""
+    try:
+        yield
+    except (ValueError, TypeError):
+        if deferred:
+            check_finite(lab, "preds")
+        raise
+
+
 def _setup(
     preds: Any,
     target: Any,
     eras: Any,
     nan_policy: Any,
     n_threads: Any,
+    *,
+    defer_preds_check: bool = False,
 ) -> tuple[Labeled, np.ndarray, Eras, str, int]:
-    """preds, then target and eras aligned to preds (by label for pandas inputs)."""
+    """preds, then target and eras aligned to preds (by label for pandas inputs).
+
+    With ``defer_preds_check`` (for a kernel that reports NaN/inf itself), preds is not
+    scanned for NaN/inf under nan_policy="raise": the caller must check it when the
+    kernel reports one (``check_finite``).
+    """
     policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     lab = labeled(preds, "preds")
     t = vector(target, "target", lab, "preds")
     er = eras_of(eras, lab.n_rows, index=lab.index)
-    if policy == "raise":
-        check_finite(lab, "preds")
-        er.check_min_size(2, "this score")
-    else:
-        check_no_inf(lab.values, "preds")
-    _check_vector_finite(t, "target", policy)
+    with _preds_checked_first(lab, defer_preds_check and policy == "raise"):
+        if policy == "raise":
+            if not defer_preds_check:
+                check_finite(lab, "preds")
+            er.check_min_size(2, "this score")
+        else:
+            check_no_inf(lab.values, "preds")
+        _check_vector_finite(t, "target", policy)
     return lab, t, er, policy, threads
 
 
@@ -483,11 +506,19 @@ def numerai_corr(
     return _wrap_scores(out, lab, eras, er.labels)
 
 
+def _contribution_inputs(
+    vectors: list[np.ndarray], er: Eras, threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(gaussianized metamodel ranks, prepared target) of each era."""
+    target, mm = vectors
+    m = _core.rank_columns(mm.reshape(-1, 1), er.order, er.offsets, 0, True, 1.0, threads)
+    t = _core.prepare_target(target, er.order, er.offsets, _CONTRIBUTION, 1.0)
+    return m, t
+
+
 def _contribution_kernel(tb: int, neutralize_to: bool) -> _Kernel:
     def kernel(values, vectors, extra, er, threads):
-        target, mm = vectors
-        m = _core.rank_columns(mm.reshape(-1, 1), er.order, er.offsets, 0, True, 1.0, threads)
-        t = _core.prepare_target(target, er.order, er.offsets, _CONTRIBUTION, 1.0)
+        m, t = _contribution_inputs(vectors, er, threads)
         if not neutralize_to:  # rank + gaussianize fused into the kernel
             return _core.contribution_columns(
                 values, m[:, 0], t, er.order, er.offsets, tb, threads, 0
@@ -520,12 +551,22 @@ def _check_neutral_metamodel(m: np.ndarray, er: Eras) -> None:
 
 
 def _contribution_setup(
-    preds: Any, metamodel: Any, target: Any, eras: Any, nan_policy: Any, n_threads: Any
+    preds: Any,
+    metamodel: Any,
+    target: Any,
+    eras: Any,
+    nan_policy: Any,
+    n_threads: Any,
+    *,
+    defer_preds_check: bool = False,
 ) -> tuple[Labeled, np.ndarray, np.ndarray, Eras, str, int]:
-    lab, t, er, policy, threads = _setup(preds, target, eras, nan_policy, n_threads)
-    mm = vector(metamodel, "metamodel", lab, "preds")
-    _check_vector_finite(mm, "metamodel", policy)
-    _check_metamodel(mm, er)
+    lab, t, er, policy, threads = _setup(
+        preds, target, eras, nan_policy, n_threads, defer_preds_check=defer_preds_check
+    )
+    with _preds_checked_first(lab, defer_preds_check and policy == "raise"):
+        mm = vector(metamodel, "metamodel", lab, "preds")
+        _check_vector_finite(mm, "metamodel", policy)
+        _check_metamodel(mm, er)
     return lab, t, mm, er, policy, threads
 
 
@@ -564,9 +605,20 @@ def correlation_contribution(
     """
     tb = _top_bottom(top_bottom)
     lab, t, mm, er, policy, threads = _contribution_setup(
-        preds, metamodel, target, eras, nan_policy, n_threads
+        preds, metamodel, target, eras, nan_policy, n_threads, defer_preds_check=True
     )
-    out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, er, policy, threads)
+    if policy == "raise":
+        # preds is checked for NaN/inf by the kernel as it reads it (one pass over the
+        # data instead of two); the error is the one check_finite gives.
+        m, tp = _contribution_inputs([t, mm], er, threads)
+        out, nonfinite = _core.contribution_columns_checked(
+            as_kernel_matrix(lab.values), m[:, 0], tp, er.order, er.offsets, tb, threads, 0
+        )
+        if nonfinite:
+            check_finite(lab, "preds")
+            raise RuntimeError("internal error: the kernel saw a NaN/inf that preds lacks")
+    else:
+        out = _score(_contribution_kernel(tb, False), lab, [t, mm], None, er, policy, threads)
     return _wrap_scores(out, lab, eras, er.labels)
 
 

@@ -444,7 +444,8 @@ Index sort_column(ColumnSort& sort, Index n, Get&& get) {
 // bits (one histogram pass for both); then one pass that gives each word its code.
 // Values in different buckets differ, so only runs of one bucket are compared (ordered
 // by value, ties averaged). rank() returns false, writing nothing, when the column is
-// too long or a bucket holds more than kMaxRun values (heavy tails, clusters).
+// too long or a bucket holds more than kMaxRun values (heavy tails, clusters). dot()
+// takes the same path but sums table[code] * w in sorted order instead of emitting codes.
 class NarrowRank {
 public:
     // code_of[i] = the code of x[i]; lo and hi are the column's min and max.
@@ -457,14 +458,80 @@ public:
     // more than once for the same i: the last one stands).
     template <class Emit>
     bool rank_with(const double* x, Index n, double lo, double hi, Emit&& emit) {
-        int bits = 1;
-        while ((Index{1} << bits) < n) ++bits;
+        const int bits = position_bits(std::max<Index>(n, 1));
         if (n < 2 || bits > 14) return false;
         if (lo == hi) {
             for (Index i = 0; i < n; ++i)
                 emit(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n));
             return true;
         }
+        const auto un = static_cast<std::size_t>(n);
+        if (!sort_buckets(x, un, lo, hi, bits)) return false;
+        const std::uint32_t index_mask = (std::uint32_t{1} << bits) - 1;
+        // Every word first gets its place's code (right unless it shares its bucket);
+        // the runs of one bucket are then ordered and their codes emitted again.
+        const std::uint32_t* sorted_words = words_.data();
+        for (std::size_t i = 0; i < un; ++i)
+            emit(sorted_words[i] & index_mask, static_cast<std::uint32_t>(2 * i + 1));
+        return order_runs(x, un, bits, [&](std::size_t g, std::size_t t) {
+            for (std::size_t i = g; i < t; ++i)
+                emit(words_[i] & index_mask, static_cast<std::uint32_t>(g + t));
+        });
+    }
+
+    // result = sum over i of table[code of x[i]] * w[i] (codes as in rank(), table[k]
+    // defined for k in [1, 2n), odd[i] == table[2 i + 1]). The codes are visited in sorted
+    // order, so no code is scattered back to its row. Same conditions as rank().
+    bool dot(const double* x, Index n, double lo, double hi, const double* table, const double* odd,
+             const double* w, double& result) {
+        const int bits = position_bits(std::max<Index>(n, 1));
+        if (n < 2 || bits > 14) return false;
+        const auto un = static_cast<std::size_t>(n);
+        constexpr std::size_t kLanes = 8;
+        double acc[kLanes] = {};
+        if (lo == hi) {  // one value: every code is n
+            std::size_t i = 0;
+            for (; i + kLanes <= un; i += kLanes)
+                for (std::size_t l = 0; l < kLanes; ++l) acc[l] += w[i + l];
+            for (; i < un; ++i) acc[0] += w[i];
+            result = table[n] * pairwise(acc);
+            return true;
+        }
+        if (!sort_buckets(x, un, lo, hi, bits)) return false;
+        const std::uint32_t index_mask = (std::uint32_t{1} << bits) - 1;
+        // Runs of one bucket first (ordered by value in place); the codes of tied values
+        // differ from their places' 2 i + 1 by a correction summed here.
+        double fix = 0.0;
+        const bool ok = order_runs(x, un, bits, [&](std::size_t g, std::size_t t) {
+            if (t - g < 2) return;
+            const double c = table[g + t];
+            for (std::size_t i = g; i < t; ++i) fix += (c - odd[i]) * w[words_[i] & index_mask];
+        });
+        if (!ok) return false;
+        const std::uint32_t* sorted_words = words_.data();
+        std::size_t i = 0;
+        for (; i + kLanes <= un; i += kLanes)
+            for (std::size_t l = 0; l < kLanes; ++l)
+                acc[l] += odd[i + l] * w[sorted_words[i + l] & index_mask];
+        for (; i < un; ++i) acc[0] += odd[i] * w[sorted_words[i] & index_mask];
+        result = pairwise(acc) + fix;
+        return true;
+    }
+
+private:
+    static constexpr std::size_t kMaxRun = 64;
+
+    template <std::size_t L>
+    static double pairwise(double (&acc)[L]) {
+        for (std::size_t w = L / 2; w > 0; w /= 2)
+            for (std::size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+        return acc[0];
+    }
+
+    // words_[0..un) = (bucket << bits) | index, sorted by bucket (stably: by index within
+    // a bucket), 2^(32 - bits) buckets over [lo, hi] (lo < hi). False when the range
+    // cannot be scaled.
+    bool sort_buckets(const double* x, std::size_t un, double lo, double hi, int bits) {
         const int hi_bits = 32 - bits;
         const double scale = std::ldexp(1.0, hi_bits) / (hi - lo);
         if (!(scale > 0.0 && scale < std::numeric_limits<double>::infinity())) return false;
@@ -472,17 +539,29 @@ public:
         const int width = (hi_bits + 1) / 2;
         const std::uint32_t digit_mask = (std::uint32_t{1} << width) - 1;
         const std::size_t radix = std::size_t{1} << width;
-        const auto un = static_cast<std::size_t>(n);
         words_.resize(un);
         tmp_.resize(un);
         hist_.assign(2 * radix, 0);
         std::uint32_t* h0 = hist_.data();
         std::uint32_t* h1 = hist_.data() + radix;
+        // key = min(top, floor((x - lo) scale)), computed as 2^52 + key so that its low
+        // bits are the key: GCC vectorizes neither std::floor nor the conversion to an
+        // integer here (they may raise floating-point flags). y lies in [0, 2^52): y +
+        // 2^52 rounds y to the nearest integer, one less when that passed y = floor.
+        constexpr double kMagic = 0x1p52;
+        const double top_magic = top + kMagic;
+        std::uint32_t* words = words_.data();
+        for (std::size_t i = 0; i < un; ++i) {  // vectorized
+            const double y = (x[i] - lo) * scale;
+            double r = y + kMagic;
+            r -= r - kMagic > y ? 1.0 : 0.0;
+            r = std::min(top_magic, r);
+            std::uint64_t r_bits;
+            std::memcpy(&r_bits, &r, sizeof r_bits);
+            words[i] = (static_cast<std::uint32_t>(r_bits) << bits) | static_cast<std::uint32_t>(i);
+        }
         for (std::size_t i = 0; i < un; ++i) {
-            const double key = std::min(top, std::floor((x[i] - lo) * scale));
-            const std::uint32_t w =
-                (static_cast<std::uint32_t>(key) << bits) | static_cast<std::uint32_t>(i);
-            words_[i] = w;
+            const std::uint32_t w = words[i];
             ++h0[(w >> bits) & digit_mask];
             ++h1[(w >> (bits + width)) & digit_mask];
         }
@@ -502,13 +581,16 @@ public:
             const std::uint32_t w = tmp_[i];
             words_[h1[(w >> (bits + width)) & digit_mask]++] = w;
         }
+        return true;
+    }
+
+    // Orders each run of words sharing a bucket by value (found block by block: a
+    // branch-free test per block of pairs), then calls on_group(g, t) for each group
+    // [g, t) of equal values in such a run (single values included). False when a run
+    // is longer than kMaxRun.
+    template <class OnGroup>
+    bool order_runs(const double* x, std::size_t un, int bits, OnGroup&& on_group) {
         const std::uint32_t index_mask = (std::uint32_t{1} << bits) - 1;
-        // Every word first gets its place's code (right unless it shares its bucket);
-        // the runs of one bucket are then found block by block (a branch-free test per
-        // block of pairs) and their codes emitted again.
-        const std::uint32_t* sorted_words = words_.data();
-        for (std::size_t i = 0; i < un; ++i)
-            emit(sorted_words[i] & index_mask, static_cast<std::uint32_t>(2 * i + 1));
         constexpr std::size_t kPairs = 64;
         std::size_t a = 0;
         while (a + 1 < un) {
@@ -539,8 +621,7 @@ public:
                 std::size_t t = g + 1;
                 const double v = x[words_[g] & index_mask];
                 while (t < b && x[words_[t] & index_mask] == v) ++t;
-                for (std::size_t i = g; i < t; ++i)
-                    emit(words_[i] & index_mask, static_cast<std::uint32_t>(g + t));
+                on_group(g, t);
                 g = t;
             }
             a = b;
@@ -548,8 +629,6 @@ public:
         return true;
     }
 
-private:
-    static constexpr std::size_t kMaxRun = 64;
     std::vector<std::uint32_t> words_, tmp_, hist_;
 };
 

@@ -8,11 +8,16 @@
 #include <neutralkit/types.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace neutralkit {
 
@@ -155,6 +160,87 @@ bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
     }
     if (finite != 0.0) return false;
     return s.narrow.rank_with(raw, n, lo_all, hi_all, emit);
+}
+
+// Min, max and finiteness of get(0) .. get(n - 1), in independent lanes (vectorized when
+// get reads contiguous memory); with Copy, the values are also stored in raw[0..n).
+struct ColumnRange {
+    double lo = 0.0, hi = 0.0;
+    bool finite = true;
+};
+
+template <bool Copy, class Get>
+ColumnRange column_range(Index n, Get&& get, double* raw) {
+    constexpr Index kLanes = 8;
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    double lo[kLanes], hi[kLanes], fin[kLanes];  // fin: sums of x - x, 0 or NaN for NaN/inf
+    for (Index l = 0; l < kLanes; ++l) {
+        lo[l] = kInf;
+        hi[l] = -kInf;
+        fin[l] = 0.0;
+    }
+    Index i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        for (Index l = 0; l < kLanes; ++l) {
+            const double x = get(i + l);
+            if (Copy) raw[i + l] = x;
+            fin[l] += x - x;
+            lo[l] = std::min(lo[l], x);
+            hi[l] = std::max(hi[l], x);
+        }
+    }
+    for (; i < n; ++i) {
+        const double x = get(i);
+        if (Copy) raw[i] = x;
+        fin[0] += x - x;
+        lo[0] = std::min(lo[0], x);
+        hi[0] = std::max(hi[0], x);
+    }
+    ColumnRange r;
+    double finite = 0.0;
+    r.lo = kInf;
+    r.hi = -kInf;
+    for (Index l = 0; l < kLanes; ++l) {
+        finite += fin[l];
+        r.lo = std::min(r.lo, lo[l]);
+        r.hi = std::max(r.hi, hi[l]);
+    }
+    r.finite = finite == 0.0;
+    return r;
+}
+
+// column_range of contiguous float64 values, read in place. GCC does not vectorize the
+// min/max reductions above (their NaN and signed-zero rules), so with AVX it is written
+// with intrinsics: a column is read at the memory's rate.
+inline ColumnRange contiguous_range(const double* x, Index n) {
+#if defined(__AVX2__)  // (AVX2 forms: GCC 12's AVX-512 min/max warn -Wmaybe-uninitialized)
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    __m256d lo = _mm256_set1_pd(kInf), hi = _mm256_set1_pd(-kInf), fin = _mm256_setzero_pd();
+    Index i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d v = _mm256_loadu_pd(x + i);
+        fin = _mm256_add_pd(fin, _mm256_sub_pd(v, v));
+        lo = _mm256_min_pd(lo, v);
+        hi = _mm256_max_pd(hi, v);
+    }
+    alignas(32) double l4[4], h4[4], f4[4];
+    _mm256_store_pd(l4, lo);
+    _mm256_store_pd(h4, hi);
+    _mm256_store_pd(f4, fin);
+    ColumnRange r;
+    r.lo = std::min(std::min(l4[0], l4[1]), std::min(l4[2], l4[3]));
+    r.hi = std::max(std::max(h4[0], h4[1]), std::max(h4[2], h4[3]));
+    double f = (f4[0] + f4[1]) + (f4[2] + f4[3]);
+    for (; i < n; ++i) {
+        f += x[i] - x[i];
+        r.lo = std::min(r.lo, x[i]);
+        r.hi = std::max(r.hi, x[i]);
+    }
+    r.finite = f == 0.0;
+    return r;
+#else
+    return column_range<false>(n, [x](Index i) { return x[i]; }, nullptr);
+#endif
 }
 
 // f(0) + ... + f(n - 1) in 16 independent lanes (vectorized, and no single chain of
@@ -307,37 +393,81 @@ void rank_correlation_columns(const StridedMatrix<T>& x, const double* y, const 
 // 2 t >= n every row does. NaN where mm.mm is 0 or the era has fewer than 2 rows.
 // When `rank` is given, p holds raw predictions and each column is first ranked and
 // transformed per era (fused, so the transformed matrix is never stored).
+//
+// With `nonfinite` given, a column-era holding NaN or infinity scores NaN and sets
+// *nonfinite (the caller's input check, fused into the gather).
+//
+// Ranked columns where every row takes part go the fastest way: the score is also
+// p . w / n with w = t - mm (t.mm) / (mm.mm) (one vector per era), and NarrowRank sums
+// that product in sorted order (no transformed column is stored).
 template <class T>
 void contribution_columns(const StridedMatrix<T>& p, const double* mm, const double* t,
                           const EraIndex& eras, Index top_bottom, int n_threads, double* out,
-                          const RankTransform* rank = nullptr) {
+                          const RankTransform* rank = nullptr,
+                          std::atomic<bool>* nonfinite = nullptr) {
     const Index m = p.cols;
     const auto tables =
         rank ? rank_tables(eras, *rank, n_threads)
              : std::vector<std::vector<double>>(static_cast<std::size_t>(eras.n_eras));
     // The metamodel and target of each era in era order (contiguous for the column loops).
-    std::vector<double> mm_era(static_cast<std::size_t>(eras.offsets[eras.n_eras]));
-    std::vector<double> t_era(mm_era.size());
+    const auto total = static_cast<std::size_t>(eras.offsets[eras.n_eras]);
+    std::vector<double> mm_era(total);
+    std::vector<double> t_era(total);
     std::vector<double> mm_norm(static_cast<std::size_t>(eras.n_eras), 0.0);
+    // For the fast path: w of each era, table[2 i + 1] of each era, and the first row of
+    // each era whose rows are consecutive (-1 otherwise: read through the era order).
+    const bool fast = rank && rank->method == RankMethod::Average && detail::kNarrowRankable<T>;
+    std::vector<double> w_era(fast ? total : 0), odd_era(fast ? total : 0);
+    std::vector<std::int64_t> era_start(static_cast<std::size_t>(eras.n_eras), -1);
     for (Index e = 0; e < eras.n_eras; ++e) {
-        double s = 0.0;
-        for (Index i = 0; i < eras.size(e); ++i) {
+        const Index n = eras.size(e);
+        const auto off = static_cast<std::size_t>(eras.offsets[e]);
+        double s = 0.0, c = 0.0;
+        bool consecutive = n > 0;
+        for (Index i = 0; i < n; ++i) {
             const auto r = eras.row(e, i);
-            const auto at = static_cast<std::size_t>(eras.offsets[e] + i);
+            const auto at = off + static_cast<std::size_t>(i);
             const double v = mm[r];
             mm_era[at] = v;
             t_era[at] = t[r];
             s += v * v;
+            c += t[r] * v;
+            consecutive = consecutive && r == eras.row(e, 0) + i;
         }
         mm_norm[static_cast<std::size_t>(e)] = s;
+        if (consecutive) era_start[static_cast<std::size_t>(e)] = eras.row(e, 0);
+        if (fast && s != 0.0) {
+            const double gamma = c / s;
+            const auto& table = tables[static_cast<std::size_t>(e)];
+            for (Index i = 0; i < n; ++i) {
+                const auto at = off + static_cast<std::size_t>(i);
+                w_era[at] = t_era[at] - mm_era[at] * gamma;
+                if (!table.empty()) odd_era[at] = table[static_cast<std::size_t>(2 * i + 1)];
+            }
+        }
     }
+    // True (and the cell set to NaN, *nonfinite set) when column j holds NaN or infinity
+    // in era e; only when asked to check.
+    auto refuse_nonfinite = [&](Index e, Index j) {
+        if constexpr (std::is_floating_point<T>::value) {
+            if (nonfinite == nullptr) return false;
+            for (Index i = 0; i < eras.size(e); ++i) {
+                if (!std::isfinite(static_cast<double>(p(eras.row(e, i), j)))) {
+                    nonfinite->store(true, std::memory_order_relaxed);
+                    out[e * m + j] = detail::kNaN;
+                    return true;
+                }
+            }
+        }
+        return false;
+    };
     parallel_for(eras.n_eras * m, n_threads, [&](Index task) {
         const Index e = task / m;
         const Index j = task % m;
         const Index n = eras.size(e);
         const double norm = mm_norm[static_cast<std::size_t>(e)];
         if (n < 2 || norm == 0.0) {
-            out[e * m + j] = detail::kNaN;
+            if (!refuse_nonfinite(e, j)) out[e * m + j] = detail::kNaN;
             return;
         }
         const double* mme = mm_era.data() + eras.offsets[e];
@@ -345,12 +475,55 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
         auto& s = detail::scratch();
         s.values.resize(static_cast<std::size_t>(n));
         double* values = s.values.data();
+        bool tried = false;  // the fast path declined: NarrowRank is not tried again
+        if constexpr (detail::kNarrowRankable<T>) {
+            const auto& table = tables[static_cast<std::size_t>(e)];
+            if (fast && !table.empty() && (top_bottom <= 0 || 2 * top_bottom >= n)) {
+                const std::int64_t start = era_start[static_cast<std::size_t>(e)];
+                const T* col =
+                    p.row_stride == 1 && start >= 0 ? p.data + start + j * p.col_stride : nullptr;
+                const double* xs = values;
+                detail::ColumnRange r;
+                bool read = false;  // float64 read in place, without a copy
+                if constexpr (std::is_same<T, double>::value) {
+                    if (col) {
+                        r = detail::contiguous_range(col, n);
+                        xs = col;
+                        read = true;
+                    }
+                }
+                if (!read) {
+                    r = col ? detail::column_range<true>(
+                                  n, [col](Index i) { return static_cast<double>(col[i]); }, values)
+                            : detail::column_range<true>(
+                                  n,
+                                  [&](Index i) {
+                                      return static_cast<double>(p(eras.row(e, i), j));
+                                  },
+                                  values);
+                }
+                if (!r.finite && nonfinite) {
+                    nonfinite->store(true, std::memory_order_relaxed);
+                    out[e * m + j] = detail::kNaN;
+                    return;
+                }
+                const auto off = static_cast<std::size_t>(eras.offsets[e]);
+                double dot = 0.0;
+                if (r.finite && s.narrow.dot(xs, n, r.lo, r.hi, table.data(), odd_era.data() + off,
+                                             w_era.data() + off, dot)) {
+                    out[e * m + j] = dot / static_cast<double>(n);
+                    return;
+                }
+                tried = true;
+            }
+        }
+        if (!tried && refuse_nonfinite(e, j)) return;
         double pm = 0.0;
         bool narrow = false;
         if (rank) {
             const auto& table = tables[static_cast<std::size_t>(e)];
             if constexpr (detail::kNarrowRankable<T>) {
-                if (rank->method == RankMethod::Average && !table.empty()) {
+                if (rank->method == RankMethod::Average && !table.empty() && !tried) {
                     // raw values in s.values (read by the rank), transformed into s.other
                     s.other.resize(static_cast<std::size_t>(n));
                     double* tv = s.other.data();
@@ -367,6 +540,7 @@ void contribution_columns(const StridedMatrix<T>& p, const double* mm, const dou
             } else {
                 const Index count = detail::sort_column<T>(
                     s.sort, n, [&](Index i) { return p(eras.row(e, i), j); });
+                if (count < n) std::fill(values, values + n, detail::kNaN);  // NaN scores NaN
                 s.sort.for_each_code(rank->method,
                                      [&](Index, std::uint32_t pos, std::int64_t code) {
                                          values[pos] = transformed(table, *rank, code, count, n);
