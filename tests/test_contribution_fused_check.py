@@ -39,6 +39,7 @@ def layouts(x: np.ndarray) -> dict[str, np.ndarray]:
         "F_row_slice": big_rows[7:],  # starts 7 rows into each column
         "strided_rows": np.repeat(x, 2, axis=0)[::2],
         "float32": x.astype(np.float32),
+        "F_float32": np.asfortranarray(x.astype(np.float32)),  # in place, converted
     }
 
 
@@ -147,9 +148,12 @@ def test_omit_still_scores_around_nan_and_refuses_inf():
 
 def test_integer_preds_need_no_check():
     x = RNG.integers(-3, 4, size=(N, 3)).astype(np.int8)
-    got = nk.correlation_contribution(x, META, TARGET, eras=ERAS_SORTED)
-    want = ref.correlation_contribution(x.astype(np.float64), META, TARGET, eras=ERAS_SORTED)
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    x[:, 2] = RNG.integers(-100, 100, size=N)  # few ties: NarrowRank
+    for arr in (x, np.asfortranarray(x)):
+        for eras in (ERAS_SORTED, ERAS_SHUFFLED):
+            got = nk.correlation_contribution(arr, META, TARGET, eras=eras)
+            want = ref.correlation_contribution(x.astype(np.float64), META, TARGET, eras=eras)
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
 def _checked(p, eras, top_bottom=0):
