@@ -81,6 +81,13 @@ constexpr bool byte_gram_available() {
 }
 
 #if defined(__AVX512BW__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports the deliberately undefined operands inside its own AVX-512 intrinsics as
+// uninitialized once they are inlined here (a false positive, GCC bug 105593)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Sixteen vectors of 32-bit lanes -> one vector whose lane m is the sum of the lanes of
 // v[m] (a transposing reduction: 15 additions of whole vectors instead of 16 reductions).
 inline __m512i transpose_sum16(const __m512i* v) {
@@ -293,6 +300,9 @@ inline void byte_gram_512(const ByteColumns& b, int max_value, Eigen::MatrixXd& 
         }
     }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 #if defined(__AVX2__)
