@@ -27,6 +27,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace neutralkit {
 
 enum class Method : int { Cholesky = 0, Householder = 1, Pivoted = 2 };
@@ -87,7 +91,13 @@ struct EraSolver {
     std::vector<int> exponent;
     Eigen::VectorXd mean;
     Eigen::VectorXd scale;  // 1 / norm of each centred kept column
-    Eigen::LLT<Eigen::MatrixXd> llt;
+    // The Cholesky factor L (lower triangle; the upper one is left over from the Gram
+    // matrix it was computed from, in place) of the scaled Gram matrix, in float64, or,
+    // on the exact byte route with a large k, in float32 (factor32, then `approximate`:
+    // the float64 residual is refined to convergence, see residualize). One of the two
+    // is non-empty on the Cholesky path.
+    Eigen::MatrixXd factor;
+    Eigen::MatrixXf factor32;
     Eigen::HouseholderQR<Eigen::MatrixXd> householder;
     Eigen::ColPivHouseholderQR<Eigen::MatrixXd> pivoted;
 };
@@ -201,6 +211,17 @@ constexpr Index kChunkRows = 256;
 // columns (360 KB) stays in L2 between its conversion and its two products (one era at
 // k = 705: a pass 4.2 -> 3.8 ms CPU; k = 2376 unchanged, and 3.6 MB less memory).
 constexpr Index kSolveChunkRows = 64;
+// Exact byte route: a float32 Cholesky factor, refined by byte passes until the float64
+// residual converges (3 passes instead of 1 on well-conditioned eras), when what it saves
+// on the factorization exceeds the two extra passes. Measured (one era, n = 5000, m = 10,
+// CPU ms, float64 vs float32 factor, factorization + passes): k = 1500 36.0 vs 36.3,
+// k = 1800 54.8 vs 52.7, k = 2376 115 vs 94: the saving grows like ~1.7e-9 k^3 ms, the
+// two passes cost ~9.6e-8 k n m ms, so: k^2 > 56 n m (k > ~1670 for n = 5000, m = 10).
+inline bool float32_factor_pays(Index k, Index n, Index m) {
+    const double kk = static_cast<double>(k), nn = static_cast<double>(n),
+                 mm = static_cast<double>(m);
+    return m > 0 && kk * kk > 56.0 * nn * mm;
+}
 
 // Buffers reused from era to era and from call to call: the Gram matrix and the row
 // chunk. Fresh allocations of this size are mapped pages that fault in on first touch
@@ -212,12 +233,29 @@ constexpr Index kSolveChunkRows = 64;
 // short-lived) or when a kernel entry point returns (WorkspaceRelease). The pool keeps
 // workspaces only up to kKeepBytes in total (k = 705 needs ~5 MB; k = 2376 ~50 MB,
 // where the faults cost little next to the arithmetic): the rest is freed.
+// The era's shifted integer columns q = grid * x - shift (0..15) as bytes, kept from the
+// exact byte Gram matrix for the residual passes of the same era (byte_pass), with what
+// turns them back into the centred columns: x - mean = (q - mu) / grid.
+struct EraBytes {
+    ByteColumns cols = ByteColumns(0, 0);
+    Index rows = 0;  // the era's rows (cols.col(j)[i], i < rows)
+    std::vector<double> mu;
+    double grid = 1.0;
+    bool valid = false;  // filled for the era being solved
+    Index rhs_cols = 0;  // columns of Y the era will be solved for (0: unknown)
+};
+
 struct Workspace {
     Eigen::MatrixXd gram;
     RowMatrixXd chunk;
+    Eigen::MatrixXf gram32;  // the float32 factor, when one is tried
+    EraBytes bytes;
+    Eigen::VectorXd rt;  // the residual, column-major, in byte_pass (64-byte aligned)
 
     std::size_t footprint() const {
-        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size());
+        return sizeof(double) * static_cast<std::size_t>(gram.size() + chunk.size()) +
+               sizeof(float) * static_cast<std::size_t>(gram32.size()) + bytes.cols.data.size() +
+               sizeof(double) * static_cast<std::size_t>(rt.size());
     }
 };
 
@@ -347,12 +385,14 @@ void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 
 // The era's kept columns, shifted by `shift`, as feature-major bytes. Rows are taken in
 // blocks so that the reads of each block stay in L1 while it is transposed.
+// `b` must have the era's shape (n rows, kk columns) and zero padding: a fresh
+// ByteColumns(n, kk), or one filled before for the same shape (its padding is never
+// written).
 template <class T>
-ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                         const std::vector<Index>& kept, const std::vector<double>& shift,
-                         double grid) {
+void byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
+                  const std::vector<Index>& kept, const std::vector<double>& shift, double grid,
+                  ByteColumns& b) {
     const Index n = eras.size(e), kk = static_cast<Index>(kept.size());
-    ByteColumns b(n, kk);
     // Convert a block of rows to a small row-major byte tile (contiguous reads of the
     // input), then transpose the tile (cheap: bytes, in L1).
     constexpr Index kBlock = 64;
@@ -393,7 +433,6 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
             for (Index i = 0; i < rows; ++i) dst[i] = tile[static_cast<std::size_t>(i * kk + c)];
         }
     }
-    return b;
 }
 
 // Gram matrix of the era's centred kept columns. Three routes, fastest first:
@@ -406,9 +445,12 @@ ByteColumns byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index 
 //  * anything else: float64 product of the centred columns.
 // In the integer routes the centring (n G - s s^T) / n is an exact integer in float64
 // until the final division, so the centred Gram matrix carries a single rounding.
+// On the byte route the byte columns are left in `keep` (when given) for byte_pass.
 template <class T>
 void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, const EraSolver& solver,
-                  const ColumnStats<T>& stats, bool intercept, Eigen::MatrixXd& g) {
+                  const ColumnStats<T>& stats, bool intercept, Eigen::MatrixXd& g,
+                  EraBytes* keep = nullptr) {
+    if (keep) keep->valid = false;
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     const double nn = static_cast<double>(n);
     if (stats.grid > 0.0) {
@@ -432,9 +474,29 @@ void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, cons
         const bool floats =
             is_integer_v<T> && nn * q_abs * q_abs < 16777216.0 && nn * nn * q_abs * q_abs < 9.0e15;
         if (bytes || floats) {
-            if (bytes) {
-                byte_gram(byte_columns(x, eras, e, solver.kept, shift, grid),
-                          static_cast<int>(max_value), g);
+            if (bytes && keep) {
+                // reuse the previous era's buffer when the shape is the same (its padding
+                // is still zero), else a fresh one
+                if (keep->cols.cols != kk || keep->rows != n) {
+                    keep->cols = ByteColumns(0, 0);  // free before allocating
+                    keep->cols = ByteColumns(n, kk);
+                    keep->rows = n;
+                }
+                // a local object while the kernels run: GCC then keeps its fields in
+                // registers (through keep->cols the Gram kernel measured ~25% slower)
+                ByteColumns b = std::move(keep->cols);
+                byte_columns(x, eras, e, solver.kept, shift, grid, b);
+                byte_gram(b, static_cast<int>(max_value), g);
+                keep->cols = std::move(b);
+                keep->mu.resize(static_cast<std::size_t>(kk));
+                for (Index c = 0; c < kk; ++c)
+                    keep->mu[static_cast<std::size_t>(c)] = intercept ? sum[c] / nn : 0.0;
+                keep->grid = grid;
+                keep->valid = true;
+            } else if (bytes) {
+                ByteColumns b(n, kk);
+                byte_columns(x, eras, e, solver.kept, shift, grid, b);
+                byte_gram(b, static_cast<int>(max_value), g);
             } else {
                 Eigen::MatrixXf gf = Eigen::MatrixXf::Zero(kk, kk);
                 RowMatrixXf chunk;
@@ -493,6 +555,308 @@ inline double min_squared_diagonal(const Eigen::MatrixXd& tri) {
     return tri.diagonal().cwiseAbs2().minCoeff();
 }
 
+// rhs <- (L L^T)^-1 rhs with the era's factor (float64, or float32 then cast back).
+inline void solve_factor(const EraSolver& s, Eigen::MatrixXd& rhs) {
+    if (s.factor32.size() > 0) {
+        Eigen::MatrixXf r = rhs.cast<float>();
+        const auto lower = s.factor32.triangularView<Eigen::Lower>();
+        lower.solveInPlace(r);
+        lower.transpose().solveInPlace(r);
+        rhs = r.cast<double>();
+    } else {
+        const auto lower = s.factor.triangularView<Eigen::Lower>();
+        lower.solveInPlace(rhs);
+        lower.transpose().solveInPlace(rhs);
+    }
+}
+
+// The residual pass on the byte route, from the era's byte columns q (EraBytes) instead
+// of the rows of x: Xc^T R = (Q^T R - mu (1^T R)) / grid and Xc B = (Q B - 1 mu^T B) /
+// grid, in float64 with AVX-512, the bytes converted in registers. R is held column-major
+// (rt: m columns of nr >= n rows, rows n.. zero), so both products run along the rows.
+constexpr bool byte_pass_available() {
+#if defined(__AVX512F__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+#if defined(__AVX512F__)
+// Eight bytes (values 0..15) -> eight doubles.
+inline __m512d load_bytes_pd(const std::uint8_t* p) {
+    return _mm512_cvtepi32_pd(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
+// a[(j0 + f) * m + c0 + c] = sum over rows of q_{j0+f} * r_{c0+c}, f < FB, c < MC:
+// FB x MC accumulators, each byte vector converted once for MC columns.
+template <int FB, int MC>
+void qtr_block(const ByteColumns& b, Index j0, const double* rt, Index rs, Index c0, Index nr,
+               double* a, Index m) {
+    __m512d acc[FB][MC];
+#pragma GCC unroll 16
+    for (int f = 0; f < FB; ++f)
+#pragma GCC unroll 16
+        for (int c = 0; c < MC; ++c) acc[f][c] = _mm512_setzero_pd();
+    const std::uint8_t* q[FB];
+#pragma GCC unroll 16
+    for (int f = 0; f < FB; ++f) q[f] = b.col(j0 + f);
+    const double* r = rt + c0 * rs;
+    for (Index i = 0; i < nr; i += 8) {
+        __m512d qv[FB];
+#pragma GCC unroll 16
+        for (int f = 0; f < FB; ++f) qv[f] = load_bytes_pd(q[f] + i);
+#pragma GCC unroll 16
+        for (int c = 0; c < MC; ++c) {
+            const __m512d rv = _mm512_loadu_pd(r + c * rs + i);
+#pragma GCC unroll 16
+            for (int f = 0; f < FB; ++f) acc[f][c] = _mm512_fmadd_pd(qv[f], rv, acc[f][c]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int f = 0; f < FB; ++f)
+#pragma GCC unroll 16
+        for (int c = 0; c < MC; ++c) a[(j0 + f) * m + c0 + c] = _mm512_reduce_add_pd(acc[f][c]);
+}
+
+constexpr int kPassFeatures = 4;  // FB of qtr_block
+constexpr int kPassColsA = 6;     // largest MC of qtr_block
+constexpr int kPassRowsB = 2;     // RB of qb_block (x 8 rows)
+constexpr int kPassColsB = 10;    // largest MC of qb_block
+
+template <int FB>
+void qtr_features(const ByteColumns& b, Index j0, const double* rt, Index rs, Index nr, double* a,
+                  Index m) {
+    for (Index c0 = 0; c0 < m;) {
+        const Index left = m - c0, blocks = (left + kPassColsA - 1) / kPassColsA;
+        const Index mc = (left + blocks - 1) / blocks;  // even blocks: 10 -> 5 + 5
+        switch (mc) {
+            case 1:
+                qtr_block<FB, 1>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+            case 2:
+                qtr_block<FB, 2>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+            case 3:
+                qtr_block<FB, 3>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+            case 4:
+                qtr_block<FB, 4>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+            case 5:
+                qtr_block<FB, 5>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+            default:
+                qtr_block<FB, 6>(b, j0, rt, rs, c0, nr, a, m);
+                break;
+        }
+        c0 += mc;
+    }
+}
+
+// a (kk x m, row-major) = Q^T R over nr rows.
+inline void qtr(const ByteColumns& b, Index kk, const double* rt, Index rs, Index nr, double* a,
+                Index m) {
+    Index j0 = 0;
+    for (; j0 + kPassFeatures <= kk; j0 += kPassFeatures)
+        qtr_features<kPassFeatures>(b, j0, rt, rs, nr, a, m);
+    for (; j0 < kk; ++j0) qtr_features<1>(b, j0, rt, rs, nr, a, m);
+}
+
+// Rows [i0, i0 + 8 RB), columns [c0, c0 + MC) of R += 1 corr^T - Q B' (bp: B', kk x m
+// row-major), the features [j0, j1) of the product only (corr: null, or added here);
+// rows at or past n are left alone.
+template <int RB, int MC>
+void qb_block(const ByteColumns& b, Index j0, Index j1, const double* bp, Index m,
+              const double* corr, double* rt, Index rs, Index c0, Index i0, Index n,
+              Index prefetch) {
+    __m512d acc[RB][MC];
+#pragma GCC unroll 16
+    for (int c = 0; c < MC; ++c) {
+        const __m512d v = corr ? _mm512_set1_pd(corr[c0 + c]) : _mm512_setzero_pd();
+#pragma GCC unroll 16
+        for (int rb = 0; rb < RB; ++rb) acc[rb][c] = v;
+    }
+    const double* bj = bp + j0 * m + c0;
+    for (Index j = j0; j < j1; ++j, bj += m) {
+        const std::uint8_t* qj = b.col(j) + i0;
+        if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(qj + prefetch), _MM_HINT_T0);
+        __m512d qv[RB];
+#pragma GCC unroll 16
+        for (int rb = 0; rb < RB; ++rb) qv[rb] = load_bytes_pd(qj + 8 * rb);
+#pragma GCC unroll 16
+        for (int c = 0; c < MC; ++c) {
+            const __m512d bb = _mm512_set1_pd(bj[c]);
+#pragma GCC unroll 16
+            for (int rb = 0; rb < RB; ++rb) acc[rb][c] = _mm512_fnmadd_pd(qv[rb], bb, acc[rb][c]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int rb = 0; rb < RB; ++rb) {
+        const Index left = n - (i0 + 8 * rb);
+        const __mmask8 mask = left >= 8   ? static_cast<__mmask8>(0xFF)
+                              : left <= 0 ? static_cast<__mmask8>(0)
+                                          : static_cast<__mmask8>((1u << left) - 1u);
+#pragma GCC unroll 16
+        for (int c = 0; c < MC; ++c) {
+            double* p = rt + (c0 + c) * rs + i0 + 8 * rb;
+            _mm512_mask_storeu_pd(p, mask, _mm512_add_pd(_mm512_load_pd(p), acc[rb][c]));
+        }
+    }
+}
+
+template <int RB>
+void qb_rows(const ByteColumns& b, Index j0, Index j1, const double* bp, Index m,
+             const double* corr, double* rt, Index rs, Index i0, Index n, Index prefetch) {
+    for (Index c0 = 0; c0 < m;) {
+        const Index left = m - c0, blocks = (left + kPassColsB - 1) / kPassColsB;
+        const Index mc = (left + blocks - 1) / blocks;
+        switch (mc) {
+            case 1:
+                qb_block<RB, 1>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 2:
+                qb_block<RB, 2>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 3:
+                qb_block<RB, 3>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 4:
+                qb_block<RB, 4>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 5:
+                qb_block<RB, 5>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 6:
+                qb_block<RB, 6>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 7:
+                qb_block<RB, 7>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 8:
+                qb_block<RB, 8>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            case 9:
+                qb_block<RB, 9>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+            default:
+                qb_block<RB, 10>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
+                break;
+        }
+        c0 += mc;
+        prefetch = 0;
+    }
+}
+
+// Features per block of qb: a block's bytes for 64 rows (one cache line of each column)
+// and its rows of B' stay in L1 while the 64 rows are done 16 at a time.
+constexpr Index kPassFeatureBlock = 256;
+
+// R += 1 corr^T - Q B' on rows < n (rt 64-byte aligned, rs a multiple of 8).
+inline void qb(const ByteColumns& b, Index kk, const double* bp, Index m, const double* corr,
+               double* rt, Index rs, Index nr, Index n) {
+    for (Index j0 = 0; j0 < kk; j0 += kPassFeatureBlock) {
+        const Index j1 = std::min(kk, j0 + kPassFeatureBlock);
+        const double* add = j0 == 0 ? corr : nullptr;
+        for (Index l0 = 0; l0 < nr; l0 += 64) {
+            const Index l1 = std::min(nr, l0 + 64);
+            // the first 16 rows also fetch each column's line two groups ahead (a column
+            // a page apart from the next: too many streams for the hardware prefetcher)
+            Index i0 = l0, prefetch = l0 + 192 < b.stride ? 128 : 0;
+            for (; i0 + 8 * kPassRowsB <= l1; i0 += 8 * kPassRowsB, prefetch = 0)
+                qb_rows<kPassRowsB>(b, j0, j1, bp, m, add, rt, rs, i0, n, prefetch);
+            for (; i0 < l1; i0 += 8, prefetch = 0)
+                qb_rows<1>(b, j0, j1, bp, m, add, rt, rs, i0, n, prefetch);
+        }
+    }
+}
+#endif
+
+// One pass on rt (m columns of rs doubles, rows >= n zero, 64-byte aligned):
+// rt -= Xc S solve(S Xc^T rt). Returns (an estimate of) the squared norm of the change.
+inline double byte_pass(const EraSolver& s, const EraBytes& q, double* rt, Index rs, Index m) {
+#if defined(__AVX512F__)
+    const Index n = s.rows, kk = static_cast<Index>(s.kept.size()), nr = (n + 7) / 8 * 8;
+    std::vector<double> colsum(static_cast<std::size_t>(m), 0.0);
+    for (Index c = 0; c < m; ++c) {
+        const double* r = rt + c * rs;
+        double t = 0.0;
+        for (Index i = 0; i < n; ++i) t += r[i];
+        colsum[static_cast<std::size_t>(c)] = t;
+    }
+    RowMatrixXd a(kk, m);
+    qtr(q.cols, kk, rt, rs, nr, a.data(), m);
+    // rhs = S Xc^T R, with S / grid folded into one factor per column
+    Eigen::MatrixXd rhs(kk, m);
+    const double inv_grid = 1.0 / q.grid;  // a power of two
+    for (Index c = 0; c < m; ++c)
+        for (Index j = 0; j < kk; ++j)
+            rhs(j, c) =
+                s.scale[j] * inv_grid *
+                (a(j, c) - q.mu[static_cast<std::size_t>(j)] * colsum[static_cast<std::size_t>(c)]);
+    const Eigen::MatrixXd before = rhs;
+    solve_factor(s, rhs);
+    // B' = S rhs / grid (row-major for the kernel), corr = mu^T B'
+    std::vector<double> corr(static_cast<std::size_t>(m), 0.0);
+    for (Index j = 0; j < kk; ++j)
+        for (Index c = 0; c < m; ++c) {
+            const double v = s.scale[j] * inv_grid * rhs(j, c);
+            a(j, c) = v;
+            corr[static_cast<std::size_t>(c)] += q.mu[static_cast<std::size_t>(j)] * v;
+        }
+    qb(q.cols, kk, a.data(), m, corr.data(), rt, rs, nr, n);
+    // The change Xc S b has squared norm b^T (S G S) b = b^T rhs for the solution b of
+    // the scaled system (to the float32 factor's accuracy: enough for an estimate).
+    return std::abs(before.cwiseProduct(rhs).sum());
+#else
+    (void)s;
+    (void)q;
+    (void)rt;
+    (void)rs;
+    (void)m;
+    return 0.0;
+#endif
+}
+
+// The residual from the byte columns: resid is copied into the workspace's column-major
+// rt, refined there, and copied back. With the float64 factor: one pass, and a second
+// where the scaled problem is not well conditioned (as cholesky_pass). With the float32
+// factor: passes until the error left, estimated from the last two changes (each pass
+// shrinks it by about cond * 2^-24), is below 1e-14 of Y; false (resid untouched) if
+// that does not happen within 8 passes.
+inline bool residualize_bytes(const EraSolver& s, const EraBytes& q, RowMatrixXd& resid) {
+    const Index n = s.rows, m = resid.cols(), nr = (n + 7) / 8 * 8;
+    // column-major, each column 64-byte aligned (nr is a multiple of 8 doubles): the
+    // kernels' loads of it were ~2x slower unaligned
+    Eigen::VectorXd& rt = workspace().rt;
+    rt.setZero(m * nr);
+    for (Index i = 0; i < n; ++i)
+        for (Index c = 0; c < m; ++c) rt[c * nr + i] = resid(i, c);
+    bool converged = false;
+    if (s.factor32.size() == 0) {
+        byte_pass(s, q, rt.data(), nr, m);
+        if (s.refine) byte_pass(s, q, rt.data(), nr, m);
+        converged = true;
+    } else {
+        const double tolerance = 1e-14 * resid.norm();
+        double previous = 0.0;
+        for (int pass = 0; pass < 8 && !converged; ++pass) {
+            const double change = std::sqrt(byte_pass(s, q, rt.data(), nr, m));
+            if (pass > 0) {
+                const double rate = change / previous;
+                converged = change <= tolerance ||
+                            (rate < 0.5 && change * rate / (1.0 - rate) <= tolerance);
+            }
+            previous = change;
+        }
+    }
+    if (!converged) return false;
+    for (Index i = 0; i < n; ++i)
+        for (Index c = 0; c < m; ++c) resid(i, c) = rt[c * nr + i];
+    return true;
+}
+
 // resid -= Xc S solve(S Xc^T resid), streaming the era's rows in chunks.
 template <class T>
 void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& eras, Index e,
@@ -506,7 +870,7 @@ void cholesky_pass(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex
         rhs.noalias() += chunk.transpose() * resid.middleRows(i0, rows);
     }
     rhs = s.scale.asDiagonal() * rhs;
-    s.llt.solveInPlace(rhs);
+    solve_factor(s, rhs);
     rhs = s.scale.asDiagonal() * rhs;
     for (Index i0 = 0; i0 < n; i0 += kSolveChunkRows) {
         const Index rows = std::min(kSolveChunkRows, n - i0);
@@ -588,9 +952,14 @@ void set_units(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 }  // namespace detail
 
 // Factorizes one era.
+// With `bytes` (one-shot neutralize: the era is solved right after, on the same thread),
+// the byte route leaves the era's byte columns there for byte_pass, and a large era may
+// take a float32 factor (see float32_factor_pays).
 template <class T>
 EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                        const NeutralizeOptions& opt) {
+                        const NeutralizeOptions& opt, detail::EraBytes* bytes = nullptr) {
+    if (!detail::byte_pass_available()) bytes = nullptr;
+    if (bytes) bytes->valid = false;
     EraSolver s;
     const Index n = eras.size(e);
     s.rows = n;
@@ -627,22 +996,39 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
             if (approximate)
                 detail::float_centred_gram(x, eras, e, s, g);
             else
-                detail::centred_gram(x, eras, e, s, stats, opt.intercept, g);
+                detail::centred_gram(x, eras, e, s, stats, opt.intercept, g, bytes);
             s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
             if (!s.scale.allFinite()) continue;
             // in place: g(a, b) * scale[a] * scale[b], the same products as D g D
             for (Index b = 0; b < kk; ++b)
                 for (Index a = 0; a < kk; ++a) g(a, b) = s.scale[a] * g(a, b) * s.scale[b];
-            s.llt.compute(g);
-            if (s.llt.info() != Eigen::Success) continue;
-            const double pivot = detail::min_squared_diagonal(s.llt.matrixLLT());
+            if (!approximate && bytes && bytes->valid && opt.allow_approximate &&
+                detail::float32_factor_pays(kk, n, bytes->rhs_cols)) {
+                // float32 factor (about twice the float64 rate), refined by byte passes
+                Eigen::MatrixXf& f = detail::workspace().gram32;
+                f = g.cast<float>();
+                const Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>> llt32(f);  // in place
+                if (llt32.info() == Eigen::Success &&
+                    static_cast<double>(f.diagonal().cwiseAbs2().minCoeff()) >=
+                        opt.approx_min_pivot) {
+                    s.factor32 = std::move(f);
+                    s.path = EraPath::Cholesky;
+                    s.approximate = true;
+                    return s;
+                }
+            }
+            const Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(g);  // in place
+            if (llt.info() != Eigen::Success) continue;
+            const double pivot = detail::min_squared_diagonal(g);
             if (pivot >= (approximate ? opt.approx_min_pivot : opt.min_pivot)) {
+                s.factor = std::move(g);  // the caller may hand it back to the workspace
                 s.path = EraPath::Cholesky;
                 s.approximate = approximate;
                 s.refine = pivot < opt.refine_below;
                 return s;
             }
         }
+        if (bytes) bytes->valid = false;
         method = Method::Pivoted;
     }
     RowMatrixXd xd;
@@ -667,13 +1053,27 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
 }
 
 // resid (the era's centred Y, n x m) -> the part of it orthogonal to the exposures.
+// `bytes`: the era's byte columns, when factorize_era left them (then the passes run on
+// them: byte_pass).
 template <class T>
 void residualize(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& eras, Index e,
-                 const NeutralizeOptions& opt, RowMatrixXd& resid) {
+                 const NeutralizeOptions& opt, RowMatrixXd& resid,
+                 detail::EraBytes* bytes = nullptr) {
     switch (s.path) {
         case EraPath::NoExposure:
             break;
         case EraPath::Cholesky:
+            if (bytes && bytes->valid && bytes->rows == s.rows && bytes->cols.stride % 8 == 0 &&
+                bytes->cols.stride >= s.rows &&
+                bytes->cols.cols == static_cast<Index>(s.kept.size())) {
+                if (detail::residualize_bytes(s, *bytes, resid)) break;
+                // the float32 factor did not converge: redo the era with the float64 one
+                NeutralizeOptions exact = opt;
+                exact.allow_approximate = false;
+                residualize(factorize_era(x, eras, e, exact, bytes), x, eras, e, exact, resid,
+                            bytes);
+                break;
+            }
             if (s.approximate) {
                 // Mixed precision: each pass shrinks the error by a factor of about
                 // cond * 2^-24. Stop when the error left, estimated from the last two
@@ -741,7 +1141,8 @@ void residualize(const EraSolver& s, const StridedMatrix<T>& x, const EraIndex& 
 template <class T>
 void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatrix<double>& y,
                const EraIndex& eras, Index e, const std::vector<double>& proportions,
-               const NeutralizeOptions& opt, double* out, Index n_total) {
+               const NeutralizeOptions& opt, double* out, Index n_total,
+               detail::EraBytes* bytes = nullptr) {
     const Index n = s.rows, m = y.cols;
     if (n == 0) return;  // an era without rows: nothing to write (minCoeff needs a row)
     RowMatrixXd yd(n, m);
@@ -774,7 +1175,7 @@ void solve_era(const EraSolver& s, const StridedMatrix<T>& x, const StridedMatri
         }
     }
     const Eigen::RowVectorXd y_norm = resid.colwise().norm();
-    residualize(s, x, eras, e, opt, resid);
+    residualize(s, x, eras, e, opt, resid, bytes);
     std::vector<char> zero(static_cast<std::size_t>(m), 0);
     for (Index j = 0; j < m; ++j) {
         if (resid.col(j).norm() <= detail::kNoSpread * y_norm[j]) {
@@ -817,9 +1218,16 @@ std::vector<EraPath> neutralize(const StridedMatrix<T>& x, const StridedMatrix<d
     std::vector<EraPath> paths(static_cast<std::size_t>(eras.n_eras));
     const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        const EraSolver s = factorize_era(x, eras, e, opt);
-        solve_era(s, x, y, eras, e, proportions, opt, out, y.rows);
+        detail::EraBytes& bytes = detail::workspace().bytes;
+        bytes.rhs_cols = y.cols;
+        EraSolver s = factorize_era(x, eras, e, opt, &bytes);
+        solve_era(s, x, y, eras, e, proportions, opt, out, y.rows, &bytes);
         paths[static_cast<std::size_t>(e)] = s.path;
+        // the factor's storage back to the workspace, for the next era's Gram matrix
+        detail::Workspace& w = detail::workspace();
+        if (s.factor.size() > 0) w.gram = std::move(s.factor);
+        if (s.factor32.size() > 0) w.gram32 = std::move(s.factor32);
+        bytes.valid = false;
     });
     return paths;
 }
