@@ -583,6 +583,13 @@ constexpr bool byte_pass_available() {
 }
 
 #if defined(__AVX512F__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports the deliberately undefined operands inside its own AVX-512 intrinsics as
+// uninitialized once they are inlined here (a false positive, GCC bug 105593)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Eight bytes (values 0..15) -> eight doubles.
 inline __m512d load_bytes_pd(const std::uint8_t* p) {
     return _mm512_cvtepi32_pd(
@@ -856,6 +863,10 @@ inline bool residualize_bytes(const EraSolver& s, const EraBytes& q, RowMatrixXd
         for (Index c = 0; c < m; ++c) resid(i, c) = rt[c * nr + i];
     return true;
 }
+
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // resid -= Xc S solve(S Xc^T resid), streaming the era's rows in chunks.
 template <class T>
