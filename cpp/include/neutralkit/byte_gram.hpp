@@ -242,6 +242,9 @@ template <bool kVnni>
 template <bool kVnni>
 inline void byte_gram_512(const ByteColumns& b, int max_value, Eigen::MatrixXd& g,
                           Index max_chunk_steps) {
+#if !defined(__AVX512VNNI__)
+    static_assert(!kVnni, "the 32-bit lanes' bound below holds for vpdpbusd only");
+#endif
     const Index k = b.cols, steps = b.stride / 64;
     const Index m2 = std::max<Index>(1, static_cast<Index>(max_value) * max_value);
     // integer lanes: 32-bit lanes gain <= 4 m2 per step (VNNI), 16-bit lanes <= 2 m2
