@@ -100,8 +100,20 @@ def test_several_eras_of_different_sizes_and_routes():
         lambda rng: _ints(rng, 400, 230).astype(np.int64) + 2**40,  # int64 origin
         lambda rng: np.asfortranarray(_ints(rng, 400, 230)),  # F order
         lambda rng: _ints(rng, 400, 460)[:, ::2],  # strided view
+        lambda rng: _ints(rng, 400, 230, hi=16).astype(np.uint8) + 240,  # uint8 240..255
+        lambda rng: _ints(rng, 400, 230, hi=2).astype(bool),  # bool
     ],
-    ids=["0..15", "negative", "quarters", "float64", "int64-origin", "F-order", "strided"],
+    ids=[
+        "0..15",
+        "negative",
+        "quarters",
+        "float64",
+        "int64-origin",
+        "F-order",
+        "strided",
+        "uint8-high",
+        "bool",
+    ],
 )
 def test_byte_route_inputs(make):
     rng = np.random.default_rng(7)

@@ -27,8 +27,14 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 namespace neutralkit {
@@ -261,6 +267,24 @@ struct Workspace {
 
 constexpr std::size_t kKeepBytes = std::size_t{32} << 20;
 
+// m (square, k x k) resized for a new era; a new allocation of several MB is advised
+// onto transparent huge pages (where the system leaves that to madvise) before its
+// first touch: one era at k = 2376 in a call of its own (its workspace is not kept)
+// spent ~20 ms of ~120 in page faults with 4 KiB pages (RESULTS.md, issue 14).
+template <class M>
+void square_buffer(M& m, Index k) {
+    if (m.rows() == k && m.cols() == k) return;
+    m.resize(k, k);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t kHuge = std::uintptr_t{1} << 21;
+    const std::size_t bytes = sizeof(typename M::Scalar) * static_cast<std::size_t>(m.size());
+    if (bytes < 2 * kHuge) return;
+    const auto a = reinterpret_cast<std::uintptr_t>(m.data());
+    const std::uintptr_t lo = (a + kHuge - 1) & ~(kHuge - 1), hi = (a + bytes) & ~(kHuge - 1);
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);  // a hint only
+#endif
+}
+
 class WorkspacePool {
 public:
     Workspace take() {
@@ -385,6 +409,36 @@ void gather_centred(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 
 // The era's kept columns, shifted by `shift`, as feature-major bytes. Rows are taken in
 // blocks so that the reads of each block stay in L1 while it is transposed.
+#if defined(__SSE2__)
+// v[t] = byte t of each of the 16 vectors, i.e. the 16 x 16 byte block transposed: four
+// rounds of interleaving 8-, 16-, 32- and 64-bit units of vector pairs.
+inline void transpose_16x16(__m128i* v) {
+    __m128i t1[16], t2[16], t3[16];
+    for (int p = 0; p < 8; ++p) {  // t1[2p + h]: rows 2p, 2p + 1 of columns 8h..8h + 7
+        t1[2 * p] = _mm_unpacklo_epi8(v[2 * p], v[2 * p + 1]);
+        t1[2 * p + 1] = _mm_unpackhi_epi8(v[2 * p], v[2 * p + 1]);
+    }
+    for (int q = 0; q < 4; ++q)  // t2[4q + 2h + l]: rows 4q..4q + 3 of columns 8h + 4l..
+        for (int h = 0; h < 2; ++h) {
+            const __m128i a = t1[4 * q + h], c = t1[4 * q + 2 + h];
+            t2[4 * q + 2 * h] = _mm_unpacklo_epi16(a, c);
+            t2[4 * q + 2 * h + 1] = _mm_unpackhi_epi16(a, c);
+        }
+    for (int r = 0; r < 2; ++r)  // t3[8r + 4h + 2l + m]: rows 8r..8r + 7, columns 8h + 4l + 2m..
+        for (int h = 0; h < 2; ++h)
+            for (int l = 0; l < 2; ++l) {
+                const __m128i a = t2[8 * r + 2 * h + l], c = t2[8 * r + 4 + 2 * h + l];
+                t3[8 * r + 4 * h + 2 * l] = _mm_unpacklo_epi32(a, c);
+                t3[8 * r + 4 * h + 2 * l + 1] = _mm_unpackhi_epi32(a, c);
+            }
+    for (int j = 0; j < 16; j += 2) {  // column j = 8h + 4l + 2m (+1): rows 0..7, 8..15
+        const __m128i a = t3[j / 2], c = t3[8 + j / 2];
+        v[j] = _mm_unpacklo_epi64(a, c);
+        v[j + 1] = _mm_unpackhi_epi64(a, c);
+    }
+}
+#endif
+
 // `b` must have the era's shape (n rows, kk columns) and zero padding: a fresh
 // ByteColumns(n, kk), or one filled before for the same shape (its padding is never
 // written).
@@ -403,7 +457,40 @@ void byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
     for (Index c = 0; c < kk; ++c)
         lo8[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(lo[c]);
     const bool contiguous = x.col_stride == 1 && kk == x.cols;  // every column kept, in order
-    for (Index i0 = 0; i0 < n; i0 += kBlock) {
+    Index done = 0;                                             // rows already written
+#if defined(__SSE2__)
+    if constexpr (is_integer_v<T> && sizeof(T) == 1) {
+        if (contiguous) {
+            // 16 x 16 byte blocks: 16 loads, a register transpose, 16 stores (one era at
+            // k = 705: 0.9 -> ~0.3 ms); the last columns and rows are left to the tiles
+            const Index k16 = kk / 16 * 16;
+            const std::uint8_t* rows[16];
+            for (; done + 16 <= n; done += 16) {
+                for (int t = 0; t < 16; ++t)
+                    rows[t] = reinterpret_cast<const std::uint8_t*>(x.data) +
+                              eras.row(e, done + t) * x.row_stride;
+                for (Index c0 = 0; c0 < k16; c0 += 16) {
+                    const __m128i shift8 =
+                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo8.data() + c0));
+                    __m128i v[16];
+                    for (int t = 0; t < 16; ++t)
+                        v[t] = _mm_sub_epi8(
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[t] + c0)),
+                            shift8);
+                    transpose_16x16(v);
+                    for (int j = 0; j < 16; ++j)
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(b.col(c0 + j) + done), v[j]);
+                }
+                for (Index c = k16; c < kk; ++c) {
+                    std::uint8_t* dst = b.col(c) + done;
+                    const std::uint8_t l = lo8[static_cast<std::size_t>(c)];
+                    for (int t = 0; t < 16; ++t) dst[t] = static_cast<std::uint8_t>(rows[t][c] - l);
+                }
+            }
+        }
+    }
+#endif
+    for (Index i0 = done; i0 < n; i0 += kBlock) {
         const Index rows = std::min(kBlock, n - i0);
         for (Index i = 0; i < rows; ++i) {
             const Index r = eras.row(e, i0 + i);
@@ -1004,6 +1091,7 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
         for (int attempt = try_approximate ? 0 : 1; attempt < 2; ++attempt) {
             const bool approximate = attempt == 0;
             Eigen::MatrixXd& g = detail::workspace().gram;
+            detail::square_buffer(g, kk);
             if (approximate)
                 detail::float_centred_gram(x, eras, e, s, g);
             else
@@ -1017,6 +1105,7 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
                 detail::float32_factor_pays(kk, n, bytes->rhs_cols)) {
                 // float32 factor (about twice the float64 rate), refined by byte passes
                 Eigen::MatrixXf& f = detail::workspace().gram32;
+                detail::square_buffer(f, kk);
                 f = g.cast<float>();
                 const Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>> llt32(f);  // in place
                 if (llt32.info() == Eigen::Success &&
