@@ -317,13 +317,49 @@ inline std::int64_t horizontal_sum(__m256i v) {
     return s;
 }
 
+// Dot products of columns pa0..pa2 with pb0..pb2 over `steps` 32-byte steps, in 16-bit
+// lanes widened every `group` steps. Not inlined: inside the blocking loops GCC 12 spills
+// accumulators when only 16 ymm registers exist (AVX2 without AVX-512).
+[[gnu::noinline]] inline void dot_block_avx2(const std::uint8_t* pa0, const std::uint8_t* pa1,
+                                             const std::uint8_t* pa2, const std::uint8_t* pb0,
+                                             const std::uint8_t* pb1, const std::uint8_t* pb2,
+                                             Index steps, Index group, std::int64_t* sums) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc32[9];
+    for (auto& v : acc32) v = _mm256_setzero_si256();
+    for (Index s0 = 0; s0 < steps; s0 += group) {
+        const Index s1 = std::min(steps, s0 + group);
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+                c20 = c00, c21 = c00, c22 = c00;
+        for (Index s = s0; s < s1; ++s) {
+            const auto at = [s](const std::uint8_t* p) {
+                return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * s));
+            };
+            const __m256i x0 = at(pa0), x1 = at(pa1), x2 = at(pa2);
+            const __m256i y0 = at(pb0), y1 = at(pb1), y2 = at(pb2);
+            c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(x0, y0));
+            c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(x0, y1));
+            c02 = _mm256_add_epi16(c02, _mm256_maddubs_epi16(x0, y2));
+            c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(x1, y0));
+            c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(x1, y1));
+            c12 = _mm256_add_epi16(c12, _mm256_maddubs_epi16(x1, y2));
+            c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(x2, y0));
+            c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(x2, y1));
+            c22 = _mm256_add_epi16(c22, _mm256_maddubs_epi16(x2, y2));
+        }
+        const __m256i c[9] = {c00, c01, c02, c10, c11, c12, c20, c21, c22};
+        for (int q = 0; q < 9; ++q)
+            acc32[q] = _mm256_add_epi32(acc32[q], _mm256_madd_epi16(c[q], ones));
+    }
+    for (int q = 0; q < 9; ++q) sums[q] = horizontal_sum(acc32[q]);
+}
+
 // g = B^T B, AVX2 (vpmaddubsw on ymm, 3 x 3 column blocks).
 inline void byte_gram_avx2(const ByteColumns& b, int max_value, Eigen::MatrixXd& g) {
     const Index k = b.cols;
     const Index kp = (k + 2) / 3 * 3, steps = b.stride / 32;
     const int pair_max = 2 * max_value * max_value;
     const Index group = pair_max > 0 ? std::max<Index>(1, 32767 / pair_max) : steps;
-    const __m256i ones = _mm256_set1_epi16(1);
     // Cache blocking: a panel of `width` columns (about 256 KiB) stays in L2 while every
     // column block at or after it streams past, three columns at a time (those in L1).
     const Index width = std::max<Index>(3, (262144 / b.stride) / 3 * 3);
@@ -332,38 +368,13 @@ inline void byte_gram_avx2(const ByteColumns& b, int max_value, Eigen::MatrixXd&
             const std::uint8_t *pa0 = b.col(a0), *pa1 = b.col(a0 + 1), *pa2 = b.col(a0 + 2);
             for (Index b0 = w0; b0 <= a0 && b0 < w0 + width; b0 += 3) {
                 const std::uint8_t *pb0 = b.col(b0), *pb1 = b.col(b0 + 1), *pb2 = b.col(b0 + 2);
-                __m256i acc32[9];
-                for (auto& v : acc32) v = _mm256_setzero_si256();
-                for (Index s0 = 0; s0 < steps; s0 += group) {
-                    const Index s1 = std::min(steps, s0 + group);
-                    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c10 = c00,
-                            c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
-                    for (Index s = s0; s < s1; ++s) {
-                        const auto at = [s](const std::uint8_t* p) {
-                            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * s));
-                        };
-                        const __m256i x0 = at(pa0), x1 = at(pa1), x2 = at(pa2);
-                        const __m256i y0 = at(pb0), y1 = at(pb1), y2 = at(pb2);
-                        c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(x0, y0));
-                        c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(x0, y1));
-                        c02 = _mm256_add_epi16(c02, _mm256_maddubs_epi16(x0, y2));
-                        c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(x1, y0));
-                        c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(x1, y1));
-                        c12 = _mm256_add_epi16(c12, _mm256_maddubs_epi16(x1, y2));
-                        c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(x2, y0));
-                        c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(x2, y1));
-                        c22 = _mm256_add_epi16(c22, _mm256_maddubs_epi16(x2, y2));
-                    }
-                    const __m256i c[9] = {c00, c01, c02, c10, c11, c12, c20, c21, c22};
-                    for (int q = 0; q < 9; ++q)
-                        acc32[q] = _mm256_add_epi32(acc32[q], _mm256_madd_epi16(c[q], ones));
-                }
+                std::int64_t sums[9];
+                dot_block_avx2(pa0, pa1, pa2, pb0, pb1, pb2, steps, group, sums);
                 for (int i = 0; i < 3; ++i) {
                     for (int j = 0; j < 3; ++j) {
                         const Index r = a0 + i, c = b0 + j;
                         if (r < k && c < k && c <= r)
-                            g(r, c) = g(c, r) =
-                                static_cast<double>(horizontal_sum(acc32[3 * i + j]));
+                            g(r, c) = g(c, r) = static_cast<double>(sums[3 * i + j]);
                     }
                 }
             }
