@@ -536,8 +536,9 @@ void byte_columns(const StridedMatrix<T>& x, const EraIndex& eras, Index e,
 template <class T>
 void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, const EraSolver& solver,
                   const ColumnStats<T>& stats, bool intercept, Eigen::MatrixXd& g,
-                  EraBytes* keep = nullptr) {
+                  EraBytes* keep = nullptr, std::vector<double>* defer = nullptr) {
     if (keep) keep->valid = false;
+    if (defer) defer->clear();
     const Index n = eras.size(e), kk = static_cast<Index>(solver.kept.size());
     const double nn = static_cast<double>(n);
     if (stats.grid > 0.0) {
@@ -594,6 +595,11 @@ void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, cons
                 }
                 g = gf.selfadjointView<Eigen::Lower>().toDenseMatrix().cast<double>();
                 for (Index c = 0; c < kk; ++c) sum[c] = stats.sum[solver.kept[c]];  // unshifted
+            }
+            if (intercept && defer && bytes && keep && grid == 1.0) {
+                // the caller centres the lower triangle, fused with the unit scaling
+                *defer = std::move(sum);
+                return;
             }
             if (intercept) {
                 for (Index b = 0; b < kk; ++b)
@@ -1092,21 +1098,42 @@ EraSolver factorize_era(const StridedMatrix<T>& x, const EraIndex& eras, Index e
             const bool approximate = attempt == 0;
             Eigen::MatrixXd& g = detail::workspace().gram;
             detail::square_buffer(g, kk);
+            std::vector<double> sums;  // non-empty: g is still to be centred (lower triangle)
             if (approximate)
                 detail::float_centred_gram(x, eras, e, s, g);
             else
-                detail::centred_gram(x, eras, e, s, stats, opt.intercept, g, bytes);
-            s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
-            if (!s.scale.allFinite()) continue;
-            // in place: g(a, b) * scale[a] * scale[b], the same products as D g D
-            for (Index b = 0; b < kk; ++b)
-                for (Index a = 0; a < kk; ++a) g(a, b) = s.scale[a] * g(a, b) * s.scale[b];
-            if (!approximate && bytes && bytes->valid && opt.allow_approximate &&
-                detail::float32_factor_pays(kk, n, bytes->rhs_cols)) {
+                detail::centred_gram(x, eras, e, s, stats, opt.intercept, g, bytes, &sums);
+            const bool float32 = !approximate && bytes && bytes->valid && opt.allow_approximate &&
+                                 detail::float32_factor_pays(kk, n, bytes->rhs_cols);
+            Eigen::MatrixXf& f = detail::workspace().gram32;
+            if (float32) detail::square_buffer(f, kk);
+            if (sums.empty()) {
+                s.scale = g.diagonal().cwiseSqrt().cwiseInverse();
+                if (!s.scale.allFinite()) continue;
+                // in place: g(a, b) * scale[a] * scale[b], the same products as D g D
+                for (Index b = 0; b < kk; ++b)
+                    for (Index a = 0; a < kk; ++a) g(a, b) = s.scale[a] * g(a, b) * s.scale[b];
+                if (float32) f = g.cast<float>();
+            } else {
+                // the same operations on each entry as centring all of g and then scaling
+                // it, in one pass over the lower triangle (the factorizations read only
+                // that; the upper one is left uncentred)
+                const double nn = static_cast<double>(n);
+                s.scale.resize(kk);
+                for (Index a = 0; a < kk; ++a)
+                    s.scale[a] = 1.0 / std::sqrt((nn * g(a, a) - sums[a] * sums[a]) / nn);
+                if (!s.scale.allFinite()) continue;
+                for (Index b = 0; b < kk; ++b) {
+                    const double sb = sums[b], db = s.scale[b];
+                    for (Index a = b; a < kk; ++a) {
+                        const double v = s.scale[a] * ((nn * g(a, b) - sums[a] * sb) / nn) * db;
+                        g(a, b) = v;
+                        if (float32) f(a, b) = static_cast<float>(v);
+                    }
+                }
+            }
+            if (float32) {
                 // float32 factor (about twice the float64 rate), refined by byte passes
-                Eigen::MatrixXf& f = detail::workspace().gram32;
-                detail::square_buffer(f, kk);
-                f = g.cast<float>();
                 const Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>> llt32(f);  // in place
                 if (llt32.info() == Eigen::Success &&
                     static_cast<double>(f.diagonal().cwiseAbs2().minCoeff()) >=
