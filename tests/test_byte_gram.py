@@ -8,8 +8,9 @@ a block written to the wrong place) moves the result by ~1e-6 or more, far outsi
 
 The shapes cover the kernel's edges: rows that are not a multiple of the 64-byte step,
 1 to 3 rows, row chunks (n > 2560) and several passes over the rows (n > 16384);
-column counts around its 6 x 4 register block, 64-byte multiples and past the
-128-column panel; values 0..4 (Numerai's features) and the limit 0..15.
+column counts around its 6 x 4 register block, 64-byte multiples and past a column
+panel (128 columns at 5000 rows, 216 at 3000); values 0..4 (Numerai's features) and the
+limit 0..15.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def test_hand_checked_example():
         (1000, 63),
         (1000, 64),
         (1000, 65),
-        (700, 130),
-        (900, 257),
+        (5000, 130),
+        (3000, 257),
         (2561, 23),
         (5000, 25),
         (16449, 6),
