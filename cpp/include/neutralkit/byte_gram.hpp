@@ -128,10 +128,6 @@ inline __m256i transpose_sum8(const __m512i* v) {
 constexpr int kRowsA = 6;
 constexpr int kColsB = 4;
 
-// Dot products of the kRowsA columns pa with the kColsB columns pb over 64-byte steps
-// [s0, s1), added (as float64) to out[i * ldo + j]. With VNNI the 32-bit lanes gain at most
-// 4 max^2 per step; without it the 16-bit lanes gain at most 2 max^2 per step, and the
-// caller keeps s1 - s0 within the bound of each.
 // acc + the products x * y: four per 32-bit lane (VNNI) or two per 16-bit lane.
 template <bool kVnni>
 inline __m512i byte_madd(__m512i acc, __m512i x, __m512i y) {
@@ -141,6 +137,10 @@ inline __m512i byte_madd(__m512i acc, __m512i x, __m512i y) {
     return _mm512_add_epi16(acc, _mm512_maddubs_epi16(x, y));
 }
 
+// Dot products of the kRowsA columns pa with the kColsB columns pb over 64-byte steps
+// [s0, s1), added (as float64) to out[i * ldo + j]. With VNNI the 32-bit lanes gain at most
+// 4 max^2 per step; without it the 16-bit lanes gain at most 2 max^2 per step, and the
+// caller keeps s1 - s0 within the bound of each.
 // Not inlined: inside the blocking loops GCC 12 spills the accumulators every step.
 template <bool kVnni>
 [[gnu::noinline]] void dot_block_512(const std::uint8_t* const* pa, const std::uint8_t* const* pb,
