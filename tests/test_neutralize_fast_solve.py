@@ -147,16 +147,38 @@ def test_options_and_proportions(intercept, standardize):
 
 
 def test_neutralizer_matches_one_shot_and_reference():
-    # fit once / transform many keeps its own (float64) factor: exact as well
+    # fit once / transform many keeps its own (float64) factor and makes each era's byte
+    # columns again at transform: exact as well, whatever ran in between
     rng = np.random.default_rng(10)
     x = _ints(rng, 800, 230)
     eras = np.repeat([0, 1], 400)
     y1, y2 = rng.standard_normal((800, 2)), rng.standard_normal((800, 3))
     fitted = nk.Neutralizer(x, eras=eras)
-    for y in (y1, y2):
+    other = _ints(rng, 300, 40)  # another shape in between (workspace buffers reused)
+    y_other = rng.standard_normal(300)
+    for y in (y1, y2, y1):
         want = ref.neutralize(y, x, eras=eras)
         _check(fitted.transform(y), want, 1e-11)
+        _check(nk.neutralize(y_other, other), ref.neutralize(y_other, other), 1e-11)
         _check(nk.neutralize(y, x, eras=eras), want, 1e-11)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_neutralizer_eras_of_different_sizes(threads):
+    rng = np.random.default_rng(15)
+    sizes = [300, 120, 301, 64]
+    x = _ints(rng, sum(sizes), 50, hi=16)
+    eras = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+    x[eras == 1, 3] = x[eras == 1, 2]  # duplicated in era 1: pivoted QR there only
+    x[eras == 2, 4] = 2  # a column constant in era 2: dropped there only
+    fitted = nk.Neutralizer(x, eras=eras, n_threads=threads)
+    for m in (1, 4):
+        y = rng.standard_normal((len(eras), m))
+        _check(fitted.transform(y), ref.neutralize(y, x, eras=eras), 1e-9, f"m={m}")
+    quarters = x.astype(np.float64) / 4  # grid 4
+    y = rng.standard_normal(len(eras))
+    got = nk.Neutralizer(quarters, eras=eras, n_threads=threads).transform(y)
+    _check(got, ref.neutralize(y, quarters, eras=eras), 1e-9)
 
 
 # -- ill-conditioned eras: fallbacks must keep the result right ------------------------

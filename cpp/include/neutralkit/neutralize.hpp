@@ -104,6 +104,11 @@ struct EraSolver {
     // is non-empty on the Cholesky path.
     Eigen::MatrixXd factor;
     Eigen::MatrixXf factor32;
+    // Byte route (factorize(), for transform(): the era's byte columns are made again
+    // from x there, for the fast residual passes): each kept column's shift and the
+    // mean of its shifted integers, and the grid; byte_grid 0: not the byte route.
+    std::vector<double> byte_shift, byte_mu;
+    double byte_grid = 0.0;
     Eigen::HouseholderQR<Eigen::MatrixXd> householder;
     Eigen::ColPivHouseholderQR<Eigen::MatrixXd> pivoted;
 };
@@ -245,10 +250,19 @@ inline bool float32_factor_pays(Index k, Index n, Index m) {
 struct EraBytes {
     ByteColumns cols = ByteColumns(0, 0);
     Index rows = 0;  // the era's rows (cols.col(j)[i], i < rows)
-    std::vector<double> mu;
+    std::vector<double> mu, shift;
     double grid = 1.0;
     bool valid = false;  // filled for the era being solved
     Index rhs_cols = 0;  // columns of Y the era will be solved for (0: unknown)
+
+    // cols for n rows and k columns: the buffer of the previous era when the shape is
+    // the same (its padding is still zero, never written), else a fresh one
+    void reshape(Index n, Index k) {
+        if (cols.cols == k && rows == n) return;
+        cols = ByteColumns(0, 0);  // free before allocating
+        cols = ByteColumns(n, k);
+        rows = n;
+    }
 };
 
 struct Workspace {
@@ -565,11 +579,7 @@ void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, cons
             if (bytes && keep) {
                 // reuse the previous era's buffer when the shape is the same (its padding
                 // is still zero), else a fresh one
-                if (keep->cols.cols != kk || keep->rows != n) {
-                    keep->cols = ByteColumns(0, 0);  // free before allocating
-                    keep->cols = ByteColumns(n, kk);
-                    keep->rows = n;
-                }
+                keep->reshape(n, kk);
                 // a local object while the kernels run: GCC then keeps its fields in
                 // registers (through keep->cols the Gram kernel measured ~25% slower)
                 ByteColumns b = std::move(keep->cols);
@@ -580,6 +590,7 @@ void centred_gram(const StridedMatrix<T>& x, const EraIndex& eras, Index e, cons
                 for (Index c = 0; c < kk; ++c)
                     keep->mu[static_cast<std::size_t>(c)] = intercept ? sum[c] / nn : 0.0;
                 keep->grid = grid;
+                keep->shift = shift;
                 keep->valid = true;
             } else if (bytes) {
                 ByteColumns b(n, kk);
@@ -1366,21 +1377,43 @@ std::vector<EraSolver> factorize(const StridedMatrix<T>& x, const EraIndex& eras
     std::vector<EraSolver> solvers(static_cast<std::size_t>(eras.n_eras));
     const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        solvers[static_cast<std::size_t>(e)] = factorize_era(x, eras, e, opt);
+        detail::EraBytes& bytes = detail::workspace().bytes;
+        bytes.rhs_cols = 0;  // unknown: the float64 factor
+        EraSolver s = factorize_era(x, eras, e, opt, &bytes);
+        if (bytes.valid && s.path == EraPath::Cholesky) {
+            s.byte_shift = bytes.shift;
+            s.byte_mu = bytes.mu;
+            s.byte_grid = bytes.grid;
+        }
+        bytes.valid = false;
+        solvers[static_cast<std::size_t>(e)] = std::move(s);
     });
     return solvers;
 }
 
 // Residuals from kept factorizations. The Cholesky path needs the era's exposures again
-// (re-read one era at a time, never stored as float64).
+// (re-read one era at a time, never stored as float64; on the byte route as the era's
+// byte columns, for the fast passes).
 template <class T>
 void transform(const std::vector<EraSolver>& solvers, const StridedMatrix<T>& x,
                const StridedMatrix<double>& y, const EraIndex& eras,
                const std::vector<double>& proportions, const NeutralizeOptions& opt, double* out) {
     const detail::WorkspaceRelease release;
     parallel_for(eras.n_eras, opt.n_threads, [&](Index e) {
-        solve_era(solvers[static_cast<std::size_t>(e)], x, y, eras, e, proportions, opt, out,
-                  y.rows);
+        const EraSolver& s = solvers[static_cast<std::size_t>(e)];
+        detail::EraBytes* bytes = nullptr;
+        if (detail::byte_pass_available() && s.path == EraPath::Cholesky && s.byte_grid > 0.0) {
+            // the byte columns again (exact: the same integers as at the fit)
+            bytes = &detail::workspace().bytes;
+            bytes->reshape(s.rows, static_cast<Index>(s.kept.size()));
+            detail::byte_columns(x, eras, e, s.kept, s.byte_shift, s.byte_grid, bytes->cols);
+            bytes->mu = s.byte_mu;
+            bytes->shift = s.byte_shift;
+            bytes->grid = s.byte_grid;
+            bytes->valid = true;
+        }
+        solve_era(s, x, y, eras, e, proportions, opt, out, y.rows, bytes);
+        if (bytes) bytes->valid = false;
     });
 }
 
