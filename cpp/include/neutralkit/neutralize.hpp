@@ -7,6 +7,8 @@
 //    features (int8 0..4, or such values stored as floats) the Gram matrix is formed
 //    exactly, with byte arithmetic (byte_gram.hpp) or a float32 product. Fastest; the
 //    default. The era's rows are streamed in cache-sized chunks: no n x k float64 copy.
+//    On the byte route the residual passes run on the era's byte columns (byte_pass),
+//    and a large era takes a float32 factor refined until the float64 residual converges.
 //  * Householder: unpivoted Householder QR of the centred, unit-scaled era block.
 //  * Pivoted: column-pivoted Householder QR, rank-revealing. Used for any era where the
 //    two above detect (near) rank deficiency, and selectable for all eras.
@@ -234,16 +236,6 @@ inline bool float32_factor_pays(Index k, Index n, Index m) {
     return m > 0 && kk * kk > 56.0 * nn * mm;
 }
 
-// Buffers reused from era to era and from call to call: the Gram matrix and the row
-// chunk. Fresh allocations of this size are mapped pages that fault in on first touch
-// and are unmapped when freed: an era at k = 705 (one era per call) spent ~18% of its
-// CPU time there (benchmarks/RESULTS.md, issue 14). (The byte columns are not kept:
-// they would add to the peak memory, and measured no faster kept.) Each thread
-// takes a workspace from a process-wide pool when it first needs one and gives it back
-// when it exits (kernel worker threads, and the bindings' interruptible runner, are
-// short-lived) or when a kernel entry point returns (WorkspaceRelease). The pool keeps
-// workspaces only up to kKeepBytes in total (k = 705 needs ~5 MB; k = 2376 ~50 MB,
-// where the faults cost little next to the arithmetic): the rest is freed.
 // The era's shifted integer columns q = grid * x - shift (0..15) as bytes, kept from the
 // exact byte Gram matrix for the residual passes of the same era (byte_pass), with what
 // turns them back into the centred columns: x - mean = (q - mu) / grid.
@@ -265,6 +257,19 @@ struct EraBytes {
     }
 };
 
+// Buffers reused from era to era and from call to call: the Gram matrix (which also
+// holds the float64 Cholesky factor, computed in place), the float32 factor, the era's
+// byte columns (byte route: from the Gram matrix to the era's last residual pass; with
+// the factor in place, the era's peak is below the old Gram + factor copy), the
+// column-major residual of the byte passes, and the row chunk of the other passes.
+// Fresh allocations of this size are mapped pages that fault in on first touch and are
+// unmapped when freed: an era at k = 705 (one era per call) spent ~18% of its CPU time
+// there (benchmarks/RESULTS.md, issue 14). Each thread takes a workspace from a
+// process-wide pool when it first needs one and gives it back when it exits (kernel
+// worker threads, and the bindings' interruptible runner, are short-lived) or when a
+// kernel entry point returns (WorkspaceRelease). The pool keeps workspaces only up to
+// kKeepBytes in total (k = 705 needs ~8 MB; k = 2376 ~80 MB, where fresh Gram and factor
+// buffers go on huge pages instead, see square_buffer): the rest is freed.
 struct Workspace {
     Eigen::MatrixXd gram;
     RowMatrixXd chunk;
