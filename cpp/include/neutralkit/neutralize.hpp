@@ -705,6 +705,18 @@ inline __m512d load_bytes_pd(const std::uint8_t* p) {
         _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 
+// f(std::integral_constant<int, w>) for 1 <= w <= Max (w clamped to that range): a
+// run-time width to the kernel instantiated for it.
+template <int Max, class F>
+void dispatch_width(Index w, F&& f) {
+    if constexpr (Max > 1) {
+        if (w < Max) return dispatch_width<Max - 1>(w, std::forward<F>(f));
+    } else {
+        (void)w;
+    }
+    f(std::integral_constant<int, Max>{});
+}
+
 // a[(j0 + f) * m + c0 + c] = sum over rows of q_{j0+f} * r_{c0+c}, f < FB, c < MC:
 // FB x MC accumulators, each byte vector converted once for MC columns.
 template <int FB, int MC>
@@ -747,26 +759,9 @@ void qtr_features(const ByteColumns& b, Index j0, const double* rt, Index rs, In
     for (Index c0 = 0; c0 < m;) {
         const Index left = m - c0, blocks = (left + kPassColsA - 1) / kPassColsA;
         const Index mc = (left + blocks - 1) / blocks;  // even blocks: 10 -> 5 + 5
-        switch (mc) {
-            case 1:
-                qtr_block<FB, 1>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-            case 2:
-                qtr_block<FB, 2>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-            case 3:
-                qtr_block<FB, 3>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-            case 4:
-                qtr_block<FB, 4>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-            case 5:
-                qtr_block<FB, 5>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-            default:
-                qtr_block<FB, 6>(b, j0, rt, rs, c0, nr, a, m);
-                break;
-        }
+        dispatch_width<kPassColsA>(mc, [&](auto mcols) {
+            qtr_block<FB, decltype(mcols)::value>(b, j0, rt, rs, c0, nr, a, m);
+        });
         c0 += mc;
     }
 }
@@ -828,38 +823,10 @@ void qb_rows(const ByteColumns& b, Index j0, Index j1, const double* bp, Index m
     for (Index c0 = 0; c0 < m;) {
         const Index left = m - c0, blocks = (left + kPassColsB - 1) / kPassColsB;
         const Index mc = (left + blocks - 1) / blocks;
-        switch (mc) {
-            case 1:
-                qb_block<RB, 1>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 2:
-                qb_block<RB, 2>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 3:
-                qb_block<RB, 3>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 4:
-                qb_block<RB, 4>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 5:
-                qb_block<RB, 5>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 6:
-                qb_block<RB, 6>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 7:
-                qb_block<RB, 7>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 8:
-                qb_block<RB, 8>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            case 9:
-                qb_block<RB, 9>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-            default:
-                qb_block<RB, 10>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n, prefetch);
-                break;
-        }
+        dispatch_width<kPassColsB>(mc, [&](auto mcols) {
+            qb_block<RB, decltype(mcols)::value>(b, j0, j1, bp, m, corr, rt, rs, c0, i0, n,
+                                                 prefetch);
+        });
         c0 += mc;
         prefetch = 0;
     }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -120,48 +121,6 @@ inline Index select_top_bottom(const std::vector<double>& sorted, Index top_bott
 template <class T>
 constexpr bool kNarrowRankable = !(std::is_integral<T>::value && sizeof(T) == 8);
 
-// Ranks one era column of n values by NarrowRank, gathering them into raw[0..n) (min,
-// max and finiteness taken on the way), and calls emit(i, average-rank code of value i).
-// Returns false when a value is NaN or infinite or NarrowRank declines (having perhaps
-// emitted some codes): the caller then falls back to ColumnSort.
-template <class Get, class Emit>
-bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
-    // Independent lanes, so the reductions do not form one long dependency chain.
-    constexpr Index kLanes = 8;
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    double lo[kLanes], hi[kLanes], fin[kLanes];  // fin: sums of x - x, 0 or NaN for NaN/inf
-    for (Index l = 0; l < kLanes; ++l) {
-        lo[l] = kInf;
-        hi[l] = -kInf;
-        fin[l] = 0.0;
-    }
-    Index i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-        for (Index l = 0; l < kLanes; ++l) {
-            const double x = get(i + l);
-            raw[i + l] = x;
-            fin[l] += x - x;
-            lo[l] = std::min(lo[l], x);
-            hi[l] = std::max(hi[l], x);
-        }
-    }
-    for (; i < n; ++i) {
-        const double x = get(i);
-        raw[i] = x;
-        fin[0] += x - x;
-        lo[0] = std::min(lo[0], x);
-        hi[0] = std::max(hi[0], x);
-    }
-    double finite = 0.0, lo_all = kInf, hi_all = -kInf;
-    for (Index l = 0; l < kLanes; ++l) {
-        finite += fin[l];
-        lo_all = std::min(lo_all, lo[l]);
-        hi_all = std::max(hi_all, hi[l]);
-    }
-    if (finite != 0.0) return false;
-    return s.narrow.rank_with(raw, n, lo_all, hi_all, emit);
-}
-
 // Min, max and finiteness of get(0) .. get(n - 1), in independent lanes (vectorized when
 // get reads contiguous memory); with Copy, the values are also stored in raw[0..n).
 struct ColumnRange {
@@ -207,6 +166,16 @@ ColumnRange column_range(Index n, Get&& get, double* raw) {
     }
     r.finite = finite == 0.0;
     return r;
+}
+
+// Ranks one era column of n values by NarrowRank, gathering them into raw[0..n) (min,
+// max and finiteness taken on the way), and calls emit(i, average-rank code of value i).
+// Returns false when a value is NaN or infinite or NarrowRank declines (having perhaps
+// emitted some codes): the caller then falls back to ColumnSort.
+template <class Get, class Emit>
+bool narrow_rank(Index n, Get&& get, SortScratch& s, double* raw, Emit&& emit) {
+    const ColumnRange r = column_range<true>(n, std::forward<Get>(get), raw);
+    return r.finite && s.narrow.rank_with(raw, n, r.lo, r.hi, emit);
 }
 
 // column_range of contiguous float64 values, read in place. GCC does not vectorize the
