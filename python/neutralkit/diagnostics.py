@@ -542,6 +542,54 @@ def _ratio(a: float, b: float) -> float:
         return float(np.float64(a) / np.float64(b))
 
 
+def _ldexp(x: Any, e: Any) -> Any:
+    """``x * 2**e`` for an ``x`` already rounded at unit scale: exact, except that a
+    result past float max is ``inf`` with the sign of ``x`` (the true value is then
+    beyond float64) and one below the subnormals is 0 (likewise the true value's
+    rounding); so the overflow is not an error here."""
+    with np.errstate(over="ignore"):
+        return np.ldexp(x, e)
+
+
+def _compounded_drawdown(raw: np.ndarray) -> float:
+    r"""``max_t (1 - W_t / max_{u <= t} W_u)``, ``W_t = prod_{i <= t} (1 + s_i)``, ``W_0 = 1``.
+
+    The running peak is >= W_0 = 1 > 0. While every ``|W_t|`` lies in
+    ``[2^-1000, 2^1000]`` the float products are the definition (bit for bit as
+    before); otherwise (scores near 1e150 compound past float max, or a run of
+    factors near 0 underflows), and for scores all below 2^-20 (1 + s would round
+    most of them away), in sign and log-magnitude (``log1p``): ``W_t = sign_t e^{L_t}``,
+    the peak ``e^{P_t}`` with ``P_t`` the running max of ``L`` over positive wealth,
+    so a fall is ``-expm1(L_t - P_t)`` for positive wealth and ``1 + e^{L_t - P_t}``
+    for negative wealth (``inf`` when that exceeds float max). After a factor of
+    exactly 0 the wealth stays 0: a fall of 1.
+    """
+    factor = 1.0 + raw
+    zeros = np.flatnonzero(raw == -1.0)  # 1 + s == 0 exactly
+    head = raw[: zeros[0]] if zeros.size else raw
+    gains = head > -1.0  # 1 + s > 0: log1p keeps scores of 1e-200 (1 + s rounds to 1)
+    logs = np.empty_like(head)
+    logs[gains] = np.log1p(head[gains])
+    logs[~gains] = np.log(-1.0 - head[~gains])  # |1 + s| for s < -1
+    log_mag = np.concatenate([[0.0], np.cumsum(logs)])
+    tiny = head.size == 0 or float(np.max(np.abs(head))) < 2.0**-20
+    if not tiny and float(log_mag.min()) > -693.0 and float(log_mag.max()) < 693.0:
+        # |W_t| in [2^-1000, 2^1000]: the float products (as before)
+        wealth = np.concatenate([[1.0], np.cumprod(factor)])
+        peak = np.maximum.accumulate(wealth)  # >= 1
+        return float(np.max(1.0 - wealth / peak))
+    sign = np.concatenate([[1.0], np.cumprod(np.where(gains, 1.0, -1.0))])
+    peak_log = np.maximum.accumulate(np.where(sign > 0, log_mag, -np.inf))  # finite: L_0 = 0
+    gap = log_mag - peak_log
+    positive = sign > 0
+    fall = np.empty_like(gap)
+    fall[positive] = 0.0 - np.expm1(gap[positive])  # gap <= 0: in [0, 1] (no -0.0)
+    with np.errstate(over="ignore"):  # 1 + e^gap > float max: the true fall is beyond it
+        fall[~positive] = 1.0 + np.exp(gap[~positive])
+    drawdown = float(np.max(fall))
+    return max(drawdown, 1.0) if zeros.size else drawdown
+
+
 def _summary_1d(raw: np.ndarray, compounded: bool) -> list[float]:
     n = len(raw)
     # scores near 1e200 (or 1e-200) at unit scale by an exact power of two: squares
@@ -550,20 +598,27 @@ def _summary_1d(raw: np.ndarray, compounded: bool) -> list[float]:
     s, unit = unit_scaled(raw, band=1.0)
     mean = float(s.mean())
     std = float(s.std())
-    downside = math.sqrt(float(np.mean(np.minimum(s, 0.0) ** 2)))
+    # the losses at their own unit scale (exact): losses far smaller than the gains
+    # (1 and -1e-200) keep a downside deviation instead of an underflowed 0
+    losses, loss_unit = unit_scaled(np.minimum(raw, 0.0), band=1.0)
+    downside = math.sqrt(float(np.mean(losses**2)))
     if compounded:  # 1 + s does not scale: the raw scores
-        wealth = np.concatenate([[1.0], np.cumprod(1.0 + raw)])
-        peak = np.maximum.accumulate(wealth)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            drawdown = float(np.max(np.where(peak > 0, 1.0 - wealth / peak, 0.0)))
+        drawdown = _compounded_drawdown(raw)
     else:
         wealth = np.concatenate([[0.0], np.cumsum(s)])
         drawdown = float(np.max(np.maximum.accumulate(wealth) - wealth)) * unit
-    hit_rate = float(np.mean(s > 0))
-    # constancy tested exactly: centring a constant float series can leave 1e-19 noise
-    if n >= 3 and not (np.all(s[:-1] == s[0]) or np.all(s[1:] == s[1])):
-        a, b = s[:-1] - s[:-1].mean(), s[1:] - s[1:].mean()
-        denom = math.sqrt(float(a @ a)) * math.sqrt(float(b @ b))  # no product underflow
+    hit_rate = float(np.mean(raw > 0))  # raw: 1e-300 next to 1e300 underflows in s
+    # constancy tested exactly (on raw: see above): centring a constant float series can
+    # leave 1e-19 noise
+    if n >= 3 and not (np.all(raw[:-1] == raw[0]) or np.all(raw[1:] == raw[1])):
+        # Pearson is scale-free: each side at its own unit scale, centred, and again
+        # (exact), so (1, 1e-300, 2e-300, ...) neither underflows to a 0 denominator
+        # nor overflows
+        a = unit_scaled(raw[:-1], band=1.0)[0]
+        b = unit_scaled(raw[1:], band=1.0)[0]
+        a = unit_scaled(a - a.mean(), band=1.0)[0]
+        b = unit_scaled(b - b.mean(), band=1.0)[0]
+        denom = math.sqrt(float(a @ a)) * math.sqrt(float(b @ b))
         rho = float(a @ b) / denom if denom > 0 else math.nan
     else:
         rho = math.nan
@@ -574,7 +629,10 @@ def _summary_1d(raw: np.ndarray, compounded: bool) -> list[float]:
         k = np.arange(1, n)
         penalty = math.sqrt(1.0 + 2.0 * float(np.sum((n - k) / n * abs(rho) ** k)))
         smart = sharpe / penalty
-    sortino = _ratio(mean, downside)
+    # (mean * unit) / (downside * loss_unit), the power of two applied last: exact, or
+    # the inf of a true ratio beyond float max
+    shift = int(np.frexp(unit)[1]) - int(np.frexp(loss_unit)[1])
+    sortino = float(_ldexp(_ratio(mean, downside), shift))
     return [
         mean * unit,
         std * unit,
@@ -653,6 +711,23 @@ def _positive_number(value: Any, name: str) -> float:
     return v
 
 
+def _weighted_mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``mean_e(w_e * v_e)`` by column, without overflow (1.5 x float max) or underflow.
+
+    Each product is taken at the scale of the largest product of its column by exact
+    powers of two (mantissas multiplied, exponents added), summed in the same order as
+    ``(w[:, None] * v).mean(axis=0)`` (bit for bit that on ordinary inputs), and the
+    mean scaled back: ``inf`` with its sign only where the true mean is beyond float max.
+    """
+    mv, ev = np.frexp(values)
+    mw, ew = np.frexp(weights)
+    exps = ev + ew[:, None]
+    # the largest exponent among non-zero products (-10000: below every double; all-zero)
+    top = np.where(mv != 0.0, exps, -10000).max(axis=0, initial=-10000)
+    terms = np.ldexp(mv * mw[:, None], exps - top)  # |.| <= 1: no overflow
+    return np.asarray(_ldexp(terms.mean(axis=0), top))
+
+
 def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: float = 1.5) -> Any:
     r"""Mean per-era MMC, "hard" eras (metamodel corr < 0) weighted by a coefficient.
 
@@ -690,8 +765,7 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
     for arr, nm in ((values, "mmc_per_era"), (mm, "metamodel_corr_per_era")):
         if not np.isfinite(arr).all():
             raise ValueError(f"{nm}: contains {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
-    weights = np.where(mm < 0, coef, 1.0)
-    out = (weights[:, None] * values).mean(axis=0)
+    out = _weighted_mean(np.where(mm < 0, coef, 1.0), values)
     if was_1d:
         return float(out[0])
     return pd.Series(out, index=columns)

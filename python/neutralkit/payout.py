@@ -236,9 +236,42 @@ def _payout_factor_of(payout_factor: Any, lab: Labeled) -> np.ndarray:
     return pf
 
 
-def _combined(values: np.ndarray, layout: _Layout, lab: Labeled, policy: str) -> np.ndarray:
-    """(n_eras x n_models) sum_i w_i s_i, with 0 where a used score is missing under
-    ``nan_policy="omit"``; NaN refused under "raise"."""
+# Extended floats: a value is ``m * 2**e`` (numpy arrays, ``m`` from ``np.frexp``, so
+# |m| in [0.5, 1) or 0), which lets payouts of scores near 1e300, stakes near float max
+# and unclipped rates go past float max without overflow in the middle of a sum. The
+# operations round like float64 operations (exact power-of-two rescaling), so results
+# are bit for bit those of plain floats wherever those neither overflow nor underflow.
+_ZERO_EXP = -10000  # the exponent of 0: below every double's
+
+
+def _ext(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m, e = np.frexp(x)
+    return m, np.where(m == 0.0, _ZERO_EXP, e.astype(np.int64))
+
+
+def _ext_mul(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> Any:
+    m, e = _ext(a[0] * b[0])  # |a0 b0| in [0.25, 1): no overflow, no underflow
+    return m, np.where(m == 0.0, _ZERO_EXP, e + a[1] + b[1])
+
+
+def _ext_add(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> Any:
+    top = np.maximum(a[1], b[1])
+    m, e = _ext(np.ldexp(a[0], a[1] - top) + np.ldexp(b[0], b[1] - top))  # |.| < 2
+    return m, np.where(m == 0.0, _ZERO_EXP, e + top)
+
+
+def _ext_float(a: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """To float64: exact, except a value beyond float max, whose true value is beyond
+    it too, is inf with its sign (so the overflow is not an error here)."""
+    with np.errstate(over="ignore"):
+        return np.ldexp(a[0], np.clip(a[1], _ZERO_EXP, 10000))
+
+
+def _combined(
+    values: np.ndarray, layout: _Layout, lab: Labeled, policy: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_eras x n_models) sum_i w_i s_i as an extended float, with 0 where a used score
+    is missing under ``nan_policy="omit"``; NaN refused under "raise"."""
     used = values[:, layout.columns]  # (n_eras, n_models, n_weights)
     if np.isinf(used).any():
         raise ValueError(f"scores: contains {int(np.isinf(used).sum())} infinite value(s)")
@@ -251,9 +284,33 @@ def _combined(values: np.ndarray, layout: _Layout, lab: Labeled, policy: str) ->
             f"scores: contains {int(missing.sum())} NaN value(s) in weighted columns; first "
             f"in column {col!r}, era {era!r} (nan_policy='omit': such an era pays 0)"
         )
-    total = np.where(missing, 0.0, used) @ layout.multipliers
-    total[missing.any(axis=2)] = 0.0
-    return total
+    filled = np.where(missing, 0.0, used)
+    big = float(np.max(np.abs(filled), initial=0.0)) * float(np.sum(np.abs(layout.multipliers)))
+    if big < 2.0**1000:  # no partial sum can overflow: the plain product (as before)
+        total = _ext(filled @ layout.multipliers)
+    else:
+        # each term w_i s_i at the scale of the era's largest term (mantissas multiplied,
+        # exponents added: exact but for terms 2^-1000 below it), summed, scaled back
+        ms, es = _ext(filled)
+        mw, ew = _ext(layout.multipliers)
+        exps = es + ew
+        top = np.max(exps, axis=2)
+        terms = np.ldexp(ms * mw, exps - top[..., None])
+        sm, se = _ext(terms.sum(axis=2))  # |.| <= n_weights
+        total = (sm, np.where(sm == 0.0, _ZERO_EXP, se + top))
+    dropped = missing.any(axis=2)
+    return np.where(dropped, 0.0, total[0]), np.where(dropped, _ZERO_EXP, total[1])
+
+
+def _rates(
+    total: tuple[np.ndarray, np.ndarray], pf: np.ndarray, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """clip(pf * total, -c, c) as an extended float (beyond float max when unclipped)."""
+    x = _ext_mul(total, _ext(pf[:, None]))
+    value = _ext_float(x)  # inf only where |x| is beyond float max
+    clipped = np.abs(value) > c
+    limit = _ext(np.where(value < 0, -c, c)) if math.isfinite(c) else x
+    return np.where(clipped, limit[0], x[0]), np.where(clipped, limit[1], x[1])
 
 
 def _stake_path(rates: np.ndarray, stakes: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,6 +326,26 @@ def _stake_path(rates: np.ndarray, stakes: np.ndarray, lag: int) -> tuple[np.nda
         at_risk[e] = np.maximum(stakes + resolved, 0.0)
         pay[e] = at_risk[e] * rates[e]
     return at_risk, pay
+
+
+def _stake_path_ext(
+    rates: tuple[np.ndarray, np.ndarray], stakes: np.ndarray, lag: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_stake_path`` in extended floats (stakes and payouts past float max)."""
+    n = rates[0].shape[0]
+    shape = rates[0].shape
+    risk_m, risk_e = np.zeros(shape), np.full(shape, _ZERO_EXP, dtype=np.int64)
+    pay_m, pay_e = np.zeros(shape), np.full(shape, _ZERO_EXP, dtype=np.int64)
+    start = _ext(stakes)
+    resolved = _ext(np.zeros_like(stakes))
+    for e in range(n):
+        q = e - 1 - lag
+        if q >= 0:
+            resolved = _ext_add(resolved, (pay_m[q], pay_e[q]))
+        m, x = _ext_add(start, resolved)
+        risk_m[e], risk_e[e] = np.where(m > 0, m, 0.0), np.where(m > 0, x, _ZERO_EXP)
+        pay_m[e], pay_e[e] = _ext_mul((risk_m[e], risk_e[e]), (rates[0][e], rates[1][e]))
+    return _ext_float((risk_m, risk_e)), _ext_float((pay_m, pay_e))
 
 
 # ------------------------------------------------------------------------ public
@@ -352,11 +429,20 @@ def payout(
     stakes = _stakes_of(stake, layout)
     pf = _payout_factor_of(payout_factor, lab)
     values = np.asarray(lab.values, dtype=np.float64)
-    rates = np.clip(pf[:, None] * _combined(values, layout, lab, policy), -c, c)
+    rates = _rates(_combined(values, layout, lab, policy), pf, c)
+    rate = _ext_float(rates)
     if compound:
-        at_risk, pay = _stake_path(rates, stakes, lag_)
+        # stake x prod(1 + |rate|) bounds every stake and payout: below 2^1000 (in logs)
+        # the plain float path (as before), else extended floats
+        growth = np.sum(np.log1p(np.abs(rate)), axis=0) if np.isfinite(rate).all() else None
+        peak = float(np.max(stakes, initial=0.0))
+        if growth is not None and math.log(max(peak, 1.0)) + float(np.max(growth)) < 690.0:
+            at_risk, pay = _stake_path(rate, stakes, lag_)
+        else:
+            at_risk, pay = _stake_path_ext(rates, stakes, lag_)
     else:
-        at_risk, pay = np.broadcast_to(stakes, rates.shape), stakes[None, :] * rates
+        at_risk = np.broadcast_to(stakes, rate.shape)
+        pay = _ext_float(_ext_mul(_ext(stakes[None, :]), rates))
     index = lab.index if lab.index is not None else pd.RangeIndex(lab.n_rows)
     return _wrap(pay, at_risk, layout, index, bool(compound))
 

@@ -734,6 +734,17 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
             f"preds: contains {int(refused.sum())} {what} value(s); first in column "
             f"{columns[positions[bad]]!r}"
         )
+    # each row (its own average) at unit scale by an exact power of two when preds reach
+    # past 2^+-400 (float max, 1e-200), over the staked columns only (a column of stake 0
+    # takes no part: left out, it can neither overflow nor set the scale), so the weighted
+    # sums cannot overflow nor underflow; untouched (bit for bit) otherwise
+    staked = w > 0
+    row_exp = None
+    if unit_scaled(used[:, staked])[1] != 1.0:
+        used, w = used[:, staked], w[staked]
+        peak = np.max(np.abs(used), axis=1, initial=0.0, where=~np.isnan(used))
+        row_exp = np.frexp(peak)[1]  # |used| < 2^row_exp
+        used = np.ldexp(used, -row_exp[:, None])
     present = ~np.isnan(used)
     if present.all():
         out = (used @ w) / total
@@ -741,6 +752,11 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
         den = present @ w
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(den > 0, (np.where(present, used, 0.0) @ w) / den, np.nan)
+    if row_exp is not None:
+        # an average lies within its row's largest |value|: clipped there (only a rounding
+        # could pass it), so the exact scale back cannot overflow
+        bound = np.ldexp(peak, -row_exp)
+        out = np.ldexp(np.clip(out, -bound, bound), row_exp)
     if lab.kind == "ndarray":
         return out
     return pd.Series(out, index=lab.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -231,24 +232,40 @@ def feature_neutral_target(
     return neutralize(target, features, eras=eras, proportion=proportion, nan_policy=nan_policy)
 
 
+def _times_two_to(x: float, k: int) -> float:
+    """x * 2^k, the inf of the right sign past float max (math.ldexp would raise)."""
+    try:
+        return math.ldexp(x, k)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
 def _summary(s: np.ndarray, compounded: bool) -> list[float]:
     n = len(s)
-    mean, std = s.mean(), s.std()
-    downside = np.sqrt(np.mean(np.minimum(s, 0) ** 2))
-    level, peak, drawdown = (
-        (1.0 if compounded else 0.0),
-        (1.0 if compounded else 0.0),
-        0.0,
-    )
-    for x in s:
-        level = level * (1 + x) if compounded else level + x
-        peak = max(peak, level)
-        fall = (1 - level / peak if peak > 0 else 0.0) if compounded else peak - level
+    # at unit scale (u = s * 2^e, exact) so that squares neither overflow nor underflow
+    u, e = _unit(s)
+    mean, std = _times_two_to(u.mean(), -e), _times_two_to(u.std(), -e)
+    losses, e_loss = _unit(np.minimum(u, 0))
+    downside_u = np.sqrt(np.mean(losses**2))  # the losses' deviation x 2^(e + e_loss)
+    level, peak, drawdown = 0.0, 0.0, 0.0
+    # compounded: the wealth as mantissa x 2^exponent (exact rescaling, no overflow)
+    (lm, le), (pm, pe) = math.frexp(1.0), math.frexp(1.0)
+    for x, xu in zip(s, u, strict=True):
+        if compounded:
+            lm, dle = math.frexp(lm * (1 + x))
+            le += dle
+            if lm > 0 and (le, lm) > (pe, pm):  # normalized mantissas: compare exponents first
+                pm, pe = lm, le  # the peak is >= W_0 = 1 > 0
+            fall = 1 - _times_two_to(lm / pm, le - pe)
+        else:
+            level += xu
+            peak = max(peak, level)
+            fall = _times_two_to(peak - level, -e)
         drawdown = max(drawdown, fall)
     rho = _pearson(s[:-1], s[1:]) if n >= 3 else math.nan
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.float64(mean) / np.float64(std)
-        sortino = np.float64(mean) / np.float64(downside)
+        sharpe = np.float64(u.mean()) / np.float64(u.std())
+        sortino = _times_two_to(float(np.float64(u.mean()) / np.float64(downside_u)), e_loss)
     penalty = math.sqrt(1 + 2 * sum((1 - k / n) * abs(rho) ** k for k in range(1, n)))
     smart = math.nan if math.isnan(rho) else sharpe / penalty
     return [mean, std, sharpe, sortino, drawdown, np.mean(s > 0), rho, smart, n]
@@ -281,5 +298,14 @@ def hard_era_mmc(mmc_per_era, metamodel_corr_per_era, coefficient=1.5):
     if isinstance(mmc_per_era, (pd.Series, pd.DataFrame)) and isinstance(mm, pd.Series):
         mm = mm.reindex(mmc_per_era.index)
     w = np.where(np.asarray(mm, dtype=np.float64) < 0, coefficient, 1.0)
-    out = pd.Series({c: float(np.mean(w * frame[c].to_numpy())) for c in frame.columns})
+
+    def exact_mean(v: np.ndarray) -> float:  # in exact rationals: no overflow (1.5 x max)
+        total = sum((Fraction(a) * Fraction(b) for a, b in zip(w, v, strict=True)), Fraction(0))
+        mean = total / len(v)
+        try:
+            return float(mean)
+        except OverflowError:  # beyond float max
+            return math.inf if mean > 0 else -math.inf
+
+    out = pd.Series({c: exact_mean(frame[c].to_numpy()) for c in frame.columns})
     return float(out.iloc[0]) if was_1d else out

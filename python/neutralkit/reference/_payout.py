@@ -4,6 +4,7 @@ written out; the multiplier schemes are shared data (neutralkit.payout.PAYOUT_SC
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -47,17 +48,26 @@ def payout(
         else np.asarray(payout_factor, dtype=np.float64)
     )
     column = {key: frame[key].to_numpy(np.float64) for key in frame.columns}
+
+    def to_float(x: Fraction) -> float:  # the rounding of an exact value; inf past max
+        try:
+            return float(x)
+        except OverflowError:
+            return math.inf if x > 0 else -math.inf
+
+    # in exact rationals (floats are dyadic rationals): no overflow nor rounding along
+    # the way (scores near 1e300, stakes near float max), each output rounded once
     pay = {}
     risk = {}
     for model in models:
         start = float(stake[model]) if model is not None and not np.isscalar(stake) else stake
-        pending: list[tuple[int, float]] = []  # (era the payout joins the stake, amount)
-        current = float(start)
+        pending: list[tuple[int, Fraction]] = []  # (era the payout joins the stake, amount)
+        current = Fraction(float(start))
         pays, risks = [], []
         for e in range(n):
-            current += sum(a for when, a in pending if when == e)
-            at_risk = max(current, 0.0) if compound else float(start)
-            total = 0.0
+            current += sum((a for when, a in pending if when == e), Fraction(0))
+            at_risk = max(current, Fraction(0)) if compound else Fraction(float(start))
+            total = Fraction(0)
             missing = False
             for name, w in weights.items():
                 value = float(column[(model, name) if multi else name][e])
@@ -65,11 +75,14 @@ def payout(
                     if nan_policy == "raise":
                         raise ValueError("scores: NaN")
                     missing = True
-                total += w * value
-            rate = 0.0 if missing else min(max(factors[e] * total, -c), c)
+                    continue
+                total += Fraction(float(w)) * Fraction(value)
+            rate = Fraction(0) if missing else Fraction(float(factors[e])) * total
+            if math.isfinite(c):
+                rate = min(max(rate, Fraction(-c)), Fraction(c))
             p = at_risk * rate
-            pays.append(p)
-            risks.append(at_risk)
+            pays.append(to_float(p))
+            risks.append(to_float(at_risk))
             pending.append((e + 1 + lag, p))
         pay[model] = pays
         risk[model] = risks

@@ -336,6 +336,15 @@ def stake_weight(preds: Any, stakes: Any, *, nan_policy: str = "raise") -> Any:
     _refuse_nan(used, nan_policy)
     if np.isinf(used.to_numpy()).any():
         raise ValueError("preds: infinite value(s)")
+    # each row at unit scale by an exact power of two over the staked columns (sums of
+    # preds near float max cannot overflow), scaled back at the end
+    used = used.loc[:, (s > 0).to_numpy()]
+    s = s[s > 0]
+    peak, row_exp = np.frexp(used.abs().max(axis=1).fillna(0.0).to_numpy())
+    used = pd.DataFrame(np.ldexp(used.to_numpy(), -row_exp[:, None]), index=used.index,
+                        columns=used.columns)  # fmt: skip
     den = used.notna().mul(s, axis=1).sum(axis=1)
     out = used.mul(s, axis=1).sum(axis=1, skipna=True) / den.where(den > 0)
+    # within the row's largest |value| (only a rounding could pass it): no overflow
+    out = pd.Series(np.ldexp(out.clip(-peak, peak).to_numpy(), row_exp), index=out.index)
     return out if isinstance(preds, pd.DataFrame) else out.to_numpy()
