@@ -170,6 +170,14 @@ def test_summary_compounded_negative_wealth_beyond_float_max_is_inf():
     assert_close(float(got["max_drawdown"]), exact_summary(s, True)["max_drawdown"], 1e-12)
 
 
+def test_summary_summed_drawdown_beyond_float_max_is_inf():
+    s = np.array([MAX, -MAX, -MAX, MAX / 2])  # a fall from M to -M: 2 x float max
+    got = no_warning(nk.summary, s)
+    assert got["max_drawdown"] == math.inf
+    assert got["mean"] == pytest.approx(-MAX / 8, rel=1e-15)
+    assert_close(float(got["std"]), exact_summary(s, False)["std"], 1e-14)
+
+
 def test_summary_compounded_ruin_then_recovery():
     """A factor of exactly 0 (s = -1): the wealth stays 0, a fall of 1."""
     s = np.array([1e300, -1.0, 1e300, 5.0])

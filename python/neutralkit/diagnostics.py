@@ -669,7 +669,10 @@ def summary(per_era_scores: Any, *, compounded: bool = False) -> Any:
       never rewarded (the penalty is at least 1); NaN when ``autocorr`` is NaN;
     * ``n_eras``.
 
-    Ratios with a zero denominator are ``inf`` (or NaN for 0/0), not an error.
+    Ratios with a zero denominator are ``inf`` (or NaN for 0/0), not an error. Scores
+    at any finite scale (1e-300 to float max) give the true statistics; one whose true
+    value is beyond float max (a summed drawdown of two scores near float max, the
+    compounded fall of a wealth gone negative by 1e300) is ``inf``.
 
     Parameters
     ----------
@@ -747,7 +750,9 @@ def hard_era_mmc(mmc_per_era: Any, metamodel_corr_per_era: Any, coefficient: flo
 
     Returns
     -------
-    A float for 1-D ``mmc_per_era``; a Series by column otherwise.
+    A float for 1-D ``mmc_per_era``; a Series by column otherwise. Products past float
+    max (1.5 x 1.7e308) do not overflow on the way: only a mean beyond float max is
+    ``inf`` (with its sign).
     """
     coef = _positive_number(coefficient, "coefficient")
     values, columns, was_1d, _ = _series_columns(mmc_per_era, "mmc_per_era")

@@ -407,7 +407,9 @@ def payout(
     ``stake`` (at risk that era) and ``payout`` (with models: MultiIndex columns
     ``(stake|payout, model)``). The index is that of ``scores`` (0..n-1 for arrays).
     The stake after the last era, once everything has resolved, is
-    ``stake + payout.sum()``.
+    ``stake + payout.sum()``. Scores, factors and stakes up to float max compute
+    without overflow on the way (a payout factor of 0 pays 0 whatever the scores); a
+    stake or payout whose true value is beyond float max is ``inf`` (with its sign).
 
     Raises
     ------
