@@ -415,3 +415,27 @@ def test_stake_weight_omit_at_float_max():
     got = no_warning(nk.stake_weight, p, pd.Series({"a": 1.0, "b": 3.0}), nan_policy="omit")
     np.testing.assert_allclose(got.to_numpy(), [MAX, -MAX, MAX], rtol=1e-15)
     np.testing.assert_array_equal(p["a"].to_numpy()[[0, 2]], [MAX, MAX])  # not modified
+
+
+# ------------------------------------------------------------------ turnover
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_turnover_at_extreme_scales(scale):
+    rng = np.random.default_rng(7)
+    cur = rng.uniform(-1, 1, 12) * scale
+    prev = rng.uniform(-1, 1, 12) * scale
+    got = no_warning(nk.turnover, cur, prev)
+    exact = sum(abs(Fraction(a) - Fraction(b)) for a, b in zip(cur, prev, strict=True)) / 2
+    assert float(np.asarray(got).flat[0]) == pytest.approx(to_float(exact), rel=1e-14)
+
+
+def test_turnover_of_opposite_float_max_weights_is_representable():
+    # |MAX - (-MAX)| / 2 = MAX: the difference alone would overflow
+    got = no_warning(nk.turnover, np.array([MAX, 0.0]), np.array([-MAX, 0.0]))
+    assert float(np.asarray(got).flat[0]) == MAX
+
+
+def test_turnover_beyond_float_max_is_inf():
+    got = no_warning(nk.turnover, np.full(4, MAX), np.full(4, -MAX))
+    assert float(np.asarray(got).flat[0]) == math.inf

@@ -52,6 +52,7 @@ from ._validate import (
     n_threads_of,
     nan_policy_of,
     stakes_of,
+    unit_scaled,
     vector,
 )
 
@@ -546,4 +547,13 @@ def turnover(current: Any, previous: Any, *, eras: Any = None) -> Any:
     over the ids both have values for (as :func:`churn`). Parameters, return value and
     errors as :func:`churn` (without ``top_bottom``).
     """
-    return _per_era_pairs(current, previous, eras, lambda x, y: float(np.abs(x - y).sum()) / 2.0)
+    return _per_era_pairs(current, previous, eras, _half_l1)
+
+
+def _half_l1(x: np.ndarray, y: np.ndarray) -> float:
+    """sum |x - y| / 2, taken at a power-of-two scale when the weights lie outside
+    2^+-500 (exact), so that a difference or the sum cannot overflow on the way."""
+    _, s = unit_scaled(np.concatenate((x, y)), band=2.0**500)
+    d = float(np.abs(x / s - y / s).sum()) / 2.0
+    with np.errstate(over="ignore"):  # only a turnover truly beyond float max is inf
+        return float(np.float64(d) * s)
