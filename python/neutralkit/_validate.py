@@ -243,6 +243,17 @@ def check_no_inf(values: np.ndarray, name: str) -> None:
             raise ValueError(f"{name}: contains {count} infinite value(s)")
 
 
+def float_values_checked(lab: Labeled, name: str, policy: str) -> np.ndarray:
+    """``lab``'s values as float64, NaN/inf refused by name under nan_policy="raise",
+    infinity refused under "omit" (NaN then marks a missing value)."""
+    values = as_float64(lab.values)
+    if policy == "raise":
+        check_finite(lab, name, values)
+    else:
+        check_no_inf(values, name)
+    return values
+
+
 def nan_policy_of(nan_policy: Any) -> str:
     """The validated nan_policy: "raise" or "omit"."""
     if not isinstance(nan_policy, str) or nan_policy not in ("raise", "omit"):

@@ -28,6 +28,7 @@ from ._validate import (
     check_no_inf,
     check_rows,
     eras_of,
+    float_values_checked,
     labeled,
     n_threads_of,
     nan_policy_of,
@@ -92,11 +93,7 @@ def _correlation_cube(
     policy = nan_policy_of(nan_policy)
     threads = n_threads_of(n_threads)
     p_lab = labeled(preds, "preds")
-    p_values = as_float64(p_lab.values)
-    if policy == "raise":
-        check_finite(p_lab, "preds", p_values)
-    else:
-        check_no_inf(p_values, "preds")
+    p_values = float_values_checked(p_lab, "preds", policy)
     f_lab = _features(features, p_lab)
     er = eras_of(eras, p_lab.n_rows, index=p_lab.index)
     # a correlation does not change with a column's scale: columns near float max (or
@@ -486,11 +483,7 @@ def feature_neutral_target(
     """
     policy = nan_policy_of(nan_policy)
     t_lab = labeled(target, "target")
-    t_values = as_float64(t_lab.values)
-    if policy == "raise":
-        check_finite(t_lab, "target", t_values)
-    else:
-        check_no_inf(t_values, "target")
+    t_values = float_values_checked(t_lab, "target", policy)
     f_lab = _features(features, t_lab, anchor_name="target")
     props, scalar = proportions_of(proportion)
     threads = n_threads_of(n_threads)

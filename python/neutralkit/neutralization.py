@@ -18,9 +18,9 @@ from ._validate import (
     as_kernel_matrix,
     check_bool,
     check_finite,
-    check_no_inf,
     check_rows,
     eras_of,
+    float_values_checked,
     labeled,
     n_threads_of,
     nan_policy_of,
@@ -219,11 +219,7 @@ def neutralize(
     """
     policy = nan_policy_of(nan_policy)
     y_lab = labeled(y, "y")
-    y_values = as_float64(y_lab.values)
-    if policy == "raise":
-        check_finite(y_lab, "y", y_values)
-    else:
-        check_no_inf(y_values, "y")
+    y_values = float_values_checked(y_lab, "y", policy)
     x_lab = aligned(exposures, "exposures", y_lab, "y")
     # "exposures (features)": users pass their features here, by position
     try:
